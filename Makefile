@@ -1,0 +1,44 @@
+# The two commands the README promises: `make demo` and `make test`, both from a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+WEB_CONCURRENCY ?= 2
+WEB_THREADS ?= 64
+export DJANGO_SETTINGS_MODULE ?= shop_site.settings
+
+.PHONY: install demo serve test lint browser bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[demo,test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo_shop
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo "Storefront on http://127.0.0.1:$(PORT)/  (staff: admin / admin on /admin/)"
+	$(BIN)/gunicorn shop_site.wsgi --bind 0.0.0.0:$(PORT) --worker-class gthread \
+		--workers $(WEB_CONCURRENCY) --threads $(WEB_THREADS) --access-logfile -
+
+# Chromium drives the widget tests; Debian's package, never a browser downloaded by a test tool.
+browser:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests" >&2; exit 1; fi; }
+
+lint: install
+	$(BIN)/ruff check chatbot shop_site tests bench manage.py
+
+test: install browser lint
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info staticfiles

@@ -1,0 +1,77 @@
+"""System checks: a bad combination of settings is an error with an id and a hint, not a crash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from chatbot.conf import chatbot_settings
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    from chatbot.providers import BUILTIN_PROVIDERS
+    from chatbot.shop import adapter_path
+
+    errors: list = []
+    conf = chatbot_settings
+    if conf.STREAM_CHAT_ENABLED and not (conf.STREAM_CHAT_API_KEY and conf.STREAM_CHAT_API_SECRET):
+        errors.append(
+            Error(
+                "Stream Chat is enabled but STREAM_CHAT_API_KEY or STREAM_CHAT_API_SECRET is missing.",
+                hint="Set both keys from your Stream dashboard, or set STREAM_CHAT_ENABLED=false.",
+                id="chatbot.E001",
+            )
+        )
+    provider = conf.PROVIDER
+    path = BUILTIN_PROVIDERS.get(provider, provider)
+    try:
+        cls = import_string(path)
+    except ImportError:
+        errors.append(
+            Error(
+                f"CHATBOT_PROVIDER {provider!r} cannot be loaded.",
+                hint="Use local, chatbot_node, coze, openai or the dotted path of a Provider class.",
+                id="chatbot.E002",
+            )
+        )
+    else:
+        system_checks = getattr(cls, "system_checks", None)
+        if system_checks is not None:
+            errors.extend(system_checks(conf))
+    try:
+        import_string(adapter_path())
+    except ImportError:
+        errors.append(
+            Error(
+                f"The shop adapter {conf.SHOP_ADAPTER!r} cannot be loaded.",
+                hint="Use oscar, none or the dotted path of a ShopAdapter class.",
+                id="chatbot.E003",
+            )
+        )
+    if "django.contrib.sessions" not in settings.INSTALLED_APPS:
+        errors.append(
+            Error(
+                "The chat needs django.contrib.sessions to know who is chatting.",
+                hint="Add django.contrib.sessions to INSTALLED_APPS and SessionMiddleware to MIDDLEWARE.",
+                id="chatbot.E004",
+            )
+        )
+    if not isinstance(conf.MAX_MESSAGE_LENGTH, int) or conf.MAX_MESSAGE_LENGTH < 1:
+        errors.append(
+            Error(
+                "CHATBOT['MAX_MESSAGE_LENGTH'] must be a positive integer.",
+                id="chatbot.E005",
+            )
+        )
+    if conf.PROVIDER != "local" and conf.READ_TIMEOUT and conf.READ_TIMEOUT > 300:
+        errors.append(
+            Warning(
+                "CHATBOT['READ_TIMEOUT'] is over five minutes; a stalled provider will hold a worker that long.",
+                id="chatbot.W001",
+            )
+        )
+    return errors

@@ -1,0 +1,145 @@
+"""The app's settings: one dict of defaults, read lazily from ``settings.CHATBOT``.
+
+Every key can be set in ``settings.CHATBOT``; :func:`settings_from_env` builds that dict from the
+environment variable names the original Node system used, so a deployment can keep its ``.env``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+DEFAULTS: dict[str, Any] = {
+    "ENABLED": True,
+    # local | chatbot_node | coze | openai | a dotted path to a Provider class
+    "PROVIDER": "local",
+    # oscar | none | a dotted path to a ShopAdapter class; None picks oscar when it is installed
+    "SHOP_ADAPTER": None,
+    "SHOP_NAME": "",
+    "ASSISTANT_NAME": "Shop assistant",
+    # chatbot-node
+    "NODE_URL": "",
+    "SHOP_ID": "",
+    "SSO_SECRET": "",
+    "WEBHOOK_SECRET": "",
+    # Coze
+    "COZE_API_BASE": "https://api.coze.cn",
+    "COZE_BOT_ID": "",
+    "COZE_CLIENT_ID": "",
+    "COZE_PUBLIC_KEY_ID": "",
+    "COZE_PRIVATE_KEY_FILE": "",
+    "COZE_API_TOKEN": "",
+    # OpenAI-compatible
+    "OPENAI_BASE_URL": "",
+    "OPENAI_API_KEY": "",
+    "OPENAI_MODEL": "gpt-4o-mini",
+    "OPENAI_MAX_TOOL_ROUNDS": 3,
+    # Stream Chat
+    "STREAM_CHAT_ENABLED": False,
+    "STREAM_CHAT_API_KEY": "",
+    "STREAM_CHAT_API_SECRET": "",
+    "STREAM_CHAT_BASE_URL": "",
+    # Upstream HTTP
+    "CONNECT_TIMEOUT": 5.0,
+    "READ_TIMEOUT": 60.0,
+    # Limits
+    "MAX_MESSAGE_LENGTH": 2000,
+    "MAX_MESSAGES_PER_CONVERSATION": 500,
+    "HISTORY_TURNS": 10,
+    "RATE_LIMITS": "visitor=20/m,ip=120/m",
+    # How often a streaming reply looks for a stop requested through another server.
+    "STOP_POLL_INTERVAL": 0.25,
+    # Seconds between the local assistant's chunks, so it reads like a model typing; 0 in tests.
+    "LOCAL_STREAM_DELAY": 0.02,
+    # Widget
+    "WIDGET": {
+        "label": "",
+        "title": "",
+        "greeting": "",
+        "suggestions": [],
+        "theme_color": "#2563eb",
+        "position": "right",
+        "color_scheme": "auto",
+    },
+    # Staff
+    "STAFF_EMAILS": [],
+    "BUSINESS_HOURS": None,
+    "RETENTION_DAYS": 365,
+}
+
+
+class ChatbotSettings:
+    """Attribute access to the merged settings; ``chatbot_settings.PROVIDER``."""
+
+    def __getattr__(self, name: str) -> Any:
+        merged = _merged()
+        try:
+            return merged[name]
+        except KeyError:
+            raise AttributeError(f"Unknown chatbot setting {name!r}") from None
+
+
+@lru_cache(maxsize=1)
+def _merged() -> dict[str, Any]:
+    user = getattr(settings, "CHATBOT", None) or {}
+    merged = {**DEFAULTS, **user}
+    merged["WIDGET"] = {**DEFAULTS["WIDGET"], **(user.get("WIDGET") or {})}
+    return merged
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CHATBOT":
+        _merged.cache_clear()
+
+
+chatbot_settings = ChatbotSettings()
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# Environment variable -> (CHATBOT key, converter). The names are the Node system's, kept on purpose.
+ENV_NAMES: dict[str, tuple[str, Any]] = {
+    "CHATBOT_ENABLED": ("ENABLED", _bool),
+    "CHATBOT_PROVIDER": ("PROVIDER", str),
+    "CHATBOT_SHOP_ADAPTER": ("SHOP_ADAPTER", str),
+    "CHATBOT_SHOP_NAME": ("SHOP_NAME", str),
+    "CHATBOT_NODE_URL": ("NODE_URL", str),
+    "CHATBOT_SHOP_ID": ("SHOP_ID", str),
+    "CHATBOT_SSO_SECRET": ("SSO_SECRET", str),
+    "CHATBOT_WEBHOOK_SECRET": ("WEBHOOK_SECRET", str),
+    "COZE_API_BASE": ("COZE_API_BASE", str),
+    "COZE_BOT_ID": ("COZE_BOT_ID", str),
+    "COZE_CLIENT_ID": ("COZE_CLIENT_ID", str),
+    "COZE_PUBLIC_KEY_ID": ("COZE_PUBLIC_KEY_ID", str),
+    "COZE_PRIVATE_KEY_FILE": ("COZE_PRIVATE_KEY_FILE", str),
+    "COZE_API_TOKEN": ("COZE_API_TOKEN", str),
+    "OPENAI_BASE_URL": ("OPENAI_BASE_URL", str),
+    "OPENAI_API_KEY": ("OPENAI_API_KEY", str),
+    "CHATBOT_OPENAI_MODEL": ("OPENAI_MODEL", str),
+    "STREAM_CHAT_ENABLED": ("STREAM_CHAT_ENABLED", _bool),
+    "STREAM_CHAT_API_KEY": ("STREAM_CHAT_API_KEY", str),
+    "STREAM_CHAT_API_SECRET": ("STREAM_CHAT_API_SECRET", str),
+    "STREAM_CHAT_BASE_URL": ("STREAM_CHAT_BASE_URL", str),
+    "CHATBOT_RATE_LIMITS": ("RATE_LIMITS", str),
+    "CHATBOT_STAFF_EMAILS": ("STAFF_EMAILS", lambda v: [e.strip() for e in v.split(",") if e.strip()]),
+    "CHATBOT_LOCAL_STREAM_DELAY": ("LOCAL_STREAM_DELAY", float),
+}
+
+
+def settings_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build a ``CHATBOT`` dict from the environment variables documented in the README."""
+    environ = os.environ if environ is None else environ
+    result: dict[str, Any] = {}
+    for name, (key, convert) in ENV_NAMES.items():
+        value = environ.get(name)
+        if value not in (None, ""):
+            result[key] = convert(value)
+    return result

@@ -1,0 +1,135 @@
+"""Conversations and their messages. Everything a reply needs lives here, so any web server or worker
+can pick up, stop or finish any conversation."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ConversationQuerySet(models.QuerySet):
+    def for_visitor(self, visitor) -> ConversationQuerySet:
+        if visitor.user is not None:
+            return self.filter(user=visitor.user)
+        return self.filter(user__isnull=True, guest_id=visitor.guest_id)
+
+    def open(self) -> ConversationQuerySet:
+        return self.exclude(state=Conversation.State.CLOSED)
+
+
+class Conversation(models.Model):
+    """One visitor's chat with the shop: the assistant, and staff when handed off."""
+
+    class State(models.TextChoices):
+        BOT = "bot", _("With the assistant")
+        WAITING = "waiting", _("Waiting for staff")
+        STAFF = "staff", _("With staff")
+        CLOSED = "closed", _("Closed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="chatbot_conversations",
+    )
+    guest_id = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.BOT, db_index=True)
+    provider = models.CharField(max_length=100, blank=True)
+    #: The provider's own ids for this conversation (chatbot-node or Coze conversation id...).
+    provider_state = models.JSONField(default=dict, blank=True)
+    stream_channel_id = models.CharField(max_length=64, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    handoff_requested_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated"]
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+
+    def __str__(self) -> str:
+        who = self.user or f"guest {self.guest_id[:8]}"
+        return f"{who} ({self.get_state_display()})"
+
+
+class Message(models.Model):
+    """One message in a conversation. An assistant reply is stored as soon as it starts streaming."""
+
+    class Role(models.TextChoices):
+        USER = "user", _("Visitor")
+        ASSISTANT = "assistant", _("Assistant")
+        STAFF = "staff", _("Staff")
+        SYSTEM = "system", _("System")
+
+    class Status(models.TextChoices):
+        STREAMING = "streaming", _("Streaming")
+        DONE = "done", _("Done")
+        ERROR = "error", _("Error")
+        STOPPED = "stopped", _("Stopped")
+
+    class Rating(models.TextChoices):
+        UP = "up", _("Helpful")
+        DOWN = "down", _("Not helpful")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE, db_index=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    #: Set by ``POST stop`` on any server; the streaming server sees it and ends the reply.
+    stop_requested = models.BooleanField(default=False)
+    suggestions = models.JSONField(default=list, blank=True)
+    products = models.JSONField(default=list, blank=True)
+    rating = models.CharField(max_length=8, choices=Rating.choices, blank=True)
+    feedback_comment = models.TextField(blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True)
+    #: The staff member who wrote a staff message.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: An id from the transport (e.g. the Stream message id), unique per conversation when set.
+    external_id = models.CharField(max_length=128, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["conversation", "created"])]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.text[:60]}"
+
+    def as_dict(self) -> dict:
+        data = {
+            "id": str(self.public_id),
+            "role": self.role,
+            "text": self.text,
+            "status": self.status,
+            "created": self.created.isoformat(),
+        }
+        if self.role == self.Role.ASSISTANT:
+            data["rating"] = self.rating or None
+            if self.suggestions:
+                data["suggestions"] = self.suggestions
+            if self.products:
+                data["products"] = self.products
+            if self.error_code:
+                data["error"] = self.error_code
+        return data

@@ -1,0 +1,93 @@
+"""The provider interface: a provider turns one visitor message into a stream of events.
+
+A provider is a class with ``stream(request)`` yielding :class:`Delta`, :class:`Suggestions`,
+:class:`Products` and finally :class:`Done`; failures are raised as
+:class:`chatbot.exceptions.ProviderError` subclasses. The relay closes the generator when the
+visitor stops or disconnects, so a provider must release its upstream response in ``finally``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chatbot.identity import Visitor
+    from chatbot.models import Conversation
+    from chatbot.shop.base import ShopAdapter
+
+
+@dataclass(frozen=True)
+class Delta:
+    """The next piece of the reply's text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """Follow-up questions the widget may offer as buttons."""
+
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Products:
+    """Products the reply talks about, shown as cards: dicts from ``ProductInfo.as_card()``."""
+
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Done:
+    """The reply is complete."""
+
+    usage: dict[str, Any] | None = None
+
+
+ProviderEvent = Delta | Suggestions | Products | Done
+
+
+@dataclass
+class ChatRequest:
+    """Everything a provider may use to answer one message."""
+
+    text: str
+    visitor: Visitor
+    conversation: Conversation
+    shop: ShopAdapter
+    #: (role, text) pairs of the earlier turns, oldest first, secrets already masked.
+    history: list[tuple[str, str]] = field(default_factory=list)
+    #: "zh-hans" when the visitor writes Chinese, else the active language.
+    language: str = "en"
+    #: The provider's own state for this conversation (e.g. the upstream conversation id);
+    #: changes are saved by the relay when the reply ends.
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    ok: bool
+    detail: str = ""
+
+
+class Provider:
+    """Base class of AI providers. Subclasses set ``name`` and implement :meth:`stream`."""
+
+    name = "base"
+
+    def __init__(self, options: Any):
+        #: The merged chatbot settings (``chatbot.conf.chatbot_settings``).
+        self.options = options
+
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        raise NotImplementedError
+
+    def health(self) -> HealthResult:
+        """Whether the provider is configured and answers; used by /health and chatbot_check."""
+        return HealthResult(ok=True, detail="no remote service")
+
+    def describe(self) -> dict[str, Any]:
+        """What is configured, without secrets, for chatbot_check."""
+        return {"provider": self.name}

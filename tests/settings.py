@@ -1,0 +1,16 @@
+"""Test settings: the demo storefront on PostgreSQL, with the assistant typing instantly."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatbot")
+
+from shop_site.settings import *  # noqa: E402,F403
+
+CHATBOT = {**CHATBOT, "LOCAL_STREAM_DELAY": 0, "RATE_LIMITS": "off"}  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {  # noqa: F405
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
