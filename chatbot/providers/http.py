@@ -1,0 +1,219 @@
+"""The HTTP base every remote provider shares: one session, timeouts, and typed errors.
+
+Subclasses call :meth:`HTTPProvider.send` and get a response with a 2xx status or one of the
+:mod:`chatbot.exceptions` errors; they read streams through :meth:`HTTPProvider.events`, which turns
+network failures in the middle of a reply into the same errors. Nothing here logs headers or
+bodies that could carry a token: only the method, the path and the status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+from chatbot.exceptions import (
+    ProviderAuthError,
+    ProviderBadResponse,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from chatbot.providers.base import HealthResult, Provider
+from chatbot.providers.sse import SSEEvent, iter_events
+
+logger = logging.getLogger(__name__)
+
+#: How long a health result is reused, so a load balancer polling /health does not call the
+#: provider's API on every probe.
+HEALTH_CACHE_SECONDS = 30.0
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (a number or an HTTP date); None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def public_url(url: str) -> str:
+    """The URL without user:password, fit for logs and ``chatbot_check``."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)
+
+
+def set_or_missing(value: Any) -> str:
+    return "set" if value else "missing"
+
+
+class HTTPProvider(Provider):
+    """A provider that talks HTTP to a remote service."""
+
+    def __init__(self, options: Any):
+        super().__init__(options)
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+        self._health: tuple[float, HealthResult] | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        # Built on first use, never at import: one connection pool per provider instance.
+        if self._session is None:
+            with self._session_lock:
+                if self._session is None:
+                    self._session = requests.Session()
+        return self._session
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (float(self.options.CONNECT_TIMEOUT), float(self.options.READ_TIMEOUT))
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        check: bool = True,
+        stream: bool = False,
+        timeout: tuple[float, float] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Make a request; connection problems and (with ``check``) error statuses become typed errors."""
+        path = urlsplit(url).path
+        try:
+            response = self.session.request(method, url, stream=stream, timeout=timeout or self.timeout, **kwargs)
+        except requests.Timeout as exc:
+            logger.warning("%s: %s %s timed out", self.name, method, path)
+            raise ProviderTimeout(f"{method} {path}: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:
+            logger.warning("%s: %s %s failed: %s", self.name, method, path, type(exc).__name__)
+            raise ProviderUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        if check:
+            self.raise_for_status(response)
+        return response
+
+    def raise_for_status(self, response: requests.Response) -> None:
+        """Close the response and raise the typed error for a non-2xx status."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        try:
+            detail = self.error_detail(response)
+        finally:
+            response.close()
+        path = urlsplit(response.url or "").path
+        logger.warning("%s: %s answered %s: %s", self.name, path, status, detail)
+        message = f"HTTP {status} from {path}: {detail}"
+        if status in (401, 403):
+            raise ProviderAuthError(message)
+        if status == 429:
+            raise ProviderRateLimited(message, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        if status in (408, 504):
+            raise ProviderTimeout(message)
+        if status >= 500:
+            raise ProviderUnavailable(message)
+        raise ProviderError(message)
+
+    def error_detail(self, response: requests.Response) -> str:
+        """A short description of an error body for the logs; subclasses read their own format."""
+        try:
+            text = response.content[:300].decode("utf-8", errors="replace")
+        except requests.RequestException:
+            return ""
+        return " ".join(text.split())
+
+    def read_json(self, response: requests.Response) -> Any:
+        """The JSON body of a (non-streaming) response, or ProviderBadResponse."""
+        try:
+            return json.loads(response.content)
+        except requests.Timeout as exc:
+            raise ProviderTimeout(f"reading {urlsplit(response.url).path}") from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(f"reading {urlsplit(response.url).path}: {type(exc).__name__}") from exc
+        except ValueError as exc:
+            raise ProviderBadResponse(f"{urlsplit(response.url).path} sent a body that is not JSON") from exc
+        finally:
+            response.close()
+
+    def events(self, response: requests.Response) -> Iterator[SSEEvent]:
+        """The response's SSE events; a read timeout or a dropped connection raises a typed error."""
+        try:
+            yield from iter_events(_iter_bytes(response))
+        except (requests.Timeout, ReadTimeoutError) as exc:
+            raise ProviderTimeout("the stream stalled") from exc
+        except requests.ConnectionError as exc:
+            # requests reports a read timeout during iteration as a ConnectionError wrapping urllib3's.
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                raise ProviderTimeout("the stream stalled") from exc
+            raise ProviderUnavailable(f"the stream was cut: {type(exc).__name__}") from exc
+        except (requests.RequestException, ProtocolError, OSError) as exc:
+            raise ProviderUnavailable(f"the stream was cut: {type(exc).__name__}") from exc
+
+    @staticmethod
+    def parse_json(text: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ProviderBadResponse("an event is not JSON") from exc
+
+    # -- health ---------------------------------------------------------------------------------
+
+    def health(self) -> HealthResult:
+        now = time.monotonic()
+        if self._health is not None and now - self._health[0] < HEALTH_CACHE_SECONDS:
+            return self._health[1]
+        try:
+            result = self.check_health()
+        except ProviderError as exc:
+            result = HealthResult(ok=False, detail=f"{self.name}: {exc.code}: {exc.detail}")
+        self._health = (now, result)
+        return result
+
+    def check_health(self) -> HealthResult:
+        """Ask the remote service whether it answers; raise a ProviderError when it does not."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _iter_bytes(response: requests.Response) -> Iterator[bytes]:
+    raw = response.raw
+    if getattr(raw, "chunked", False) or not hasattr(raw, "read1"):
+        # Chunked bodies (what SSE servers send over HTTP/1.1) come out one chunk at a time.
+        yield from response.iter_content(chunk_size=None)
+        return
+    # A body delimited by closing the connection: read1 hands over what has arrived instead of
+    # waiting for a full buffer, so deltas are not held back.
+    while True:
+        data = raw.read1(65536, decode_content=True)
+        if not data:
+            return
+        yield data
