@@ -70,7 +70,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if conf.PROVIDER != "local" and conf.READ_TIMEOUT and conf.READ_TIMEOUT > 300:
         errors.append(
             Warning(
-                "CHATBOT['READ_TIMEOUT'] is over five minutes; a stalled provider will hold a worker that long.",
+                "CHATBOT['READ_TIMEOUT'] is over five minutes; a stalled provider holds a worker that long.",
                 id="chatbot.W001",
             )
         )

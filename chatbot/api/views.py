@@ -1,18 +1,181 @@
-# Placeholder until the API lands.
+"""The chat API: thin views over the identity, relay and transport modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import exceptions, status
+from rest_framework.authentication import CSRFCheck
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatbot.api.errors import BadInput, MessageTooLong, chatbot_exception_handler
+from chatbot.api.serializers import FeedbackInSerializer, MessageInSerializer, StopInSerializer
+from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
+from chatbot.conf import chatbot_settings
+from chatbot.health import run_checks
+from chatbot.identity import Visitor, get_visitor
+from chatbot.models import Conversation, Message
+from chatbot.relay import begin_turn, open_conversation, relay_reply
+from chatbot.stops import stop_watcher
+from chatbot.transports.builtin import sse_response
 
-class MessagesView(APIView):
-    pass
+# Bytes of JSON a chat POST may carry: room for the longest message in 4-byte characters, escaped.
+_BODY_SLACK = 1024
 
 
-class FeedbackView(APIView):
-    pass
+class ChatbotAPIView(APIView):
+    """Session identity, CSRF on every unsafe method (guests included), the app's own error format."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    throttle_classes: list = []
+
+    def get_exception_handler(self) -> Any:
+        return chatbot_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if not chatbot_settings.ENABLED:
+            raise exceptions.NotFound()
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            self._enforce_csrf(request)
+        super().initial(request, *args, **kwargs)
+
+    def _enforce_csrf(self, request: Request) -> None:
+        # DRF checks CSRF for logged-in users only; a guest's chat must be protected the same way.
+        check = CSRFCheck(lambda req: None)
+        check.process_request(request._request)
+        reason = check.process_view(request._request, None, (), {})
+        if reason:
+            exc = exceptions.PermissionDenied(f"CSRF failed: {reason}")
+            exc.csrf = True
+            raise exc
+
+    def visitor(self, request: Request, *, create: bool = True) -> Visitor | None:
+        return get_visitor(request._request, create=create)
+
+    def json_body(self, request: Request, *, max_text: int) -> Any:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit():
+            raise BadInput()
+        if int(length) > max_text * 6 + _BODY_SLACK:
+            raise MessageTooLong()
+        data = request.data
+        if not isinstance(data, dict):
+            raise BadInput("The request body must be a JSON object.", code="invalid")
+        return data
 
 
-class StopView(APIView):
-    pass
+class MessagesView(ChatbotAPIView):
+    """``GET``: the visitor's conversation. ``POST {"text"}``: store it and stream the reply (SSE)."""
+
+    throttle_scope = "messages"
+
+    def get_throttles(self) -> list:
+        return [VisitorRateThrottle(), IPRateThrottle()] if self.request.method == "POST" else []
+
+    def get(self, request: Request) -> Response:
+        visitor = self.visitor(request, create=False)
+        conversation = open_conversation(visitor, create=False) if visitor else None
+        if conversation is None:
+            return Response({"conversation": None, "messages": []})
+        messages = conversation.messages.exclude(role=Message.Role.SYSTEM).order_by("created", "id")
+        return Response(
+            {
+                "conversation": _conversation_dict(conversation),
+                "messages": [message.as_dict() for message in messages],
+            }
+        )
+
+    def post(self, request: Request) -> Any:
+        max_length = chatbot_settings.MAX_MESSAGE_LENGTH
+        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))
+        serializer.is_valid(raise_exception=True)
+        text = serializer.validated_data["text"]
+        if len(text) > max_length:
+            raise MessageTooLong()
+        turn = begin_turn(self.visitor(request), text)
+
+        def events():
+            yield "message", turn.question.as_dict()
+            yield from relay_reply(turn)
+
+        return sse_response(request._request, events())
 
 
-class HealthView(APIView):
-    pass
+class FeedbackView(ChatbotAPIView):
+    """``POST {"rating": "up"|"down", "comment"?}`` on one of the visitor's own assistant messages."""
+
+    throttle_scope = "feedback"
+
+    def get_throttles(self) -> list:
+        return [VisitorRateThrottle(), IPRateThrottle()]
+
+    def post(self, request: Request, message_id: Any) -> Response:
+        serializer = FeedbackInSerializer(data=self.json_body(request, max_text=2000))
+        serializer.is_valid(raise_exception=True)
+        visitor = self.visitor(request, create=False)
+        if visitor is None:
+            raise exceptions.NotFound()
+        message = (
+            Message.objects.filter(
+                public_id=message_id,
+                role=Message.Role.ASSISTANT,
+                conversation__in=Conversation.objects.for_visitor(visitor),
+            )
+            .only("pk")
+            .first()
+        )
+        if message is None:
+            raise exceptions.NotFound()
+        Message.objects.filter(pk=message.pk).update(
+            rating=serializer.validated_data["rating"],
+            feedback_comment=serializer.validated_data.get("comment", ""),
+            feedback_at=timezone.now(),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StopView(ChatbotAPIView):
+    """Stop the visitor's reply in progress, on whichever server streams it."""
+
+    def post(self, request: Request) -> Response:
+        has_body = request.META.get("CONTENT_LENGTH") not in (None, "", "0")
+        data = self.json_body(request, max_text=100) if has_body else {}
+        serializer = StopInSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        visitor = self.visitor(request, create=False)
+        if visitor is not None:
+            streaming = Message.objects.filter(
+                status=Message.Status.STREAMING,
+                conversation__in=Conversation.objects.for_visitor(visitor),
+            )
+            if "messageId" in serializer.validated_data:
+                streaming = streaming.filter(public_id=serializer.validated_data["messageId"])
+            pks = list(streaming.values_list("pk", flat=True))
+            Message.objects.filter(pk__in=pks).update(stop_requested=True)
+            stop_watcher.stop_here(pks)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HealthView(ChatbotAPIView):
+    """``{status, timestamp, checks}``; 503 naming what failed."""
+
+    def get(self, request: Request) -> Response:
+        report = run_checks()
+        code = status.HTTP_200_OK if report["status"] == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
+        return Response(report, status=code)
+
+
+def _conversation_dict(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": str(conversation.public_id),
+        "state": conversation.state,
+        "created": conversation.created.isoformat(),
+    }

@@ -1,0 +1,68 @@
+"""Every API error is ``{"error": {"code", "message"}}`` with the app's own translated message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from chatbot.exceptions import ChatbotError
+
+
+class MessageTooLong(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "message_too_long"
+    default_detail = _("That message is too long. Please shorten it and send it again.")
+
+
+class BadInput(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+    default_detail = _("That request could not be understood.")
+
+
+_MESSAGES: dict[type, tuple[str, Any]] = {
+    exceptions.ParseError: ("malformed_json", _("The request body is not valid JSON.")),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", _("Send the request as application/json.")),
+    exceptions.NotAuthenticated: ("forbidden", _("You are not allowed to do that.")),
+    exceptions.AuthenticationFailed: ("forbidden", _("You are not allowed to do that.")),
+    exceptions.PermissionDenied: ("forbidden", _("You are not allowed to do that.")),
+    exceptions.NotFound: ("not_found", _("Not found.")),
+    exceptions.MethodNotAllowed: ("method_not_allowed", _("That method is not allowed here.")),
+    exceptions.Throttled: ("rate_limited", _("You are sending messages too quickly. Please wait a moment.")),
+}
+
+
+def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, ChatbotError):
+        return Response({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
+    if not isinstance(exc, exceptions.APIException):
+        return None
+    if isinstance(exc, MessageTooLong | BadInput):
+        code, message = exc.detail.code, str(exc.detail)
+    elif isinstance(exc, exceptions.ValidationError):
+        code, message = "invalid", _first_message(exc.detail)
+    else:
+        code, message = next(
+            (known for cls, known in _MESSAGES.items() if isinstance(exc, cls)), ("error", exc.detail)
+        )
+    if getattr(exc, "csrf", False):
+        code, message = "csrf_failed", _("Your session expired. Reload the page and try again.")
+    headers = {"Retry-After": str(int(exc.wait) + 1)} if getattr(exc, "wait", None) else {}
+    body = {"error": {"code": code, "message": str(message)}}
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for field_name, value in detail.items():
+            text = _first_message(value)
+            return text if field_name == "non_field_errors" else f"{field_name}: {text}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)

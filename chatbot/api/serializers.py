@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from chatbot.models import Message
+
+
+class StrictTextField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of quietly turning them into text."""
+
+    default_error_messages = {"invalid": _("Must be text.")}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate from JSON's \\ud800 escapes cannot be stored or sent on.
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class MessageInSerializer(serializers.Serializer):
+    text = StrictTextField(trim_whitespace=True, allow_blank=False)
+
+
+class FeedbackInSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=Message.Rating.choices)
+    comment = StrictTextField(required=False, allow_blank=True, max_length=2000)
+
+
+class StopInSerializer(serializers.Serializer):
+    messageId = serializers.UUIDField(required=False)  # noqa: N815 - the wire name
+
+
+class MessageOutSerializer(serializers.Serializer):
+    """The message object the API and the SSE events share (for the OpenAPI schema)."""
+
+    id = serializers.UUIDField()
+    role = serializers.ChoiceField(choices=Message.Role.choices)
+    text = serializers.CharField()
+    status = serializers.ChoiceField(choices=Message.Status.choices)
+    created = serializers.DateTimeField()
+    rating = serializers.ChoiceField(choices=Message.Rating.choices, required=False, allow_null=True)
+    suggestions = serializers.ListField(child=serializers.CharField(), required=False)
+    products = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class ConversationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+    created = serializers.DateTimeField()
+
+
+class HistoryOutSerializer(serializers.Serializer):
+    conversation = ConversationOutSerializer(allow_null=True)
+    messages = MessageOutSerializer(many=True)

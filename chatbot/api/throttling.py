@@ -1,0 +1,62 @@
+"""Rate limits per visitor and per IP, from ``CHATBOT["RATE_LIMITS"]`` (e.g. ``visitor=20/m,ip=120/m``).
+
+Counters live in Django's default cache: with several web servers, point it at a shared cache
+(Redis, Memcached) so the limits hold across them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from chatbot.conf import chatbot_settings
+from chatbot.identity import get_visitor
+
+
+def parse_rate_limits(value: str) -> dict[str, str]:
+    if not value or value.strip().lower() == "off":
+        return {}
+    limits = {}
+    for part in value.split(","):
+        name, _, rate = part.partition("=")
+        if name.strip() and rate.strip():
+            limits[name.strip()] = rate.strip()
+    return limits
+
+
+class _ChatbotThrottle(SimpleRateThrottle):
+    limit_name = ""
+
+    def __init__(self) -> None:
+        # The rate is read per request so settings changes apply without a restart.
+        pass
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        self.rate = parse_rate_limits(chatbot_settings.RATE_LIMITS).get(self.limit_name)
+        if not self.rate:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_rate(self) -> str | None:
+        return None
+
+
+class VisitorRateThrottle(_ChatbotThrottle):
+    limit_name = "visitor"
+    scope = "chatbot_visitor"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        visitor = get_visitor(request._request, create=False)
+        if visitor is None:
+            return None
+        return f"chatbot:throttle:visitor:{view.throttle_scope}:{visitor.key}"
+
+
+class IPRateThrottle(_ChatbotThrottle):
+    limit_name = "ip"
+    scope = "chatbot_ip"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        return f"chatbot:throttle:ip:{view.throttle_scope}:{self.get_ident(request)}"

@@ -1,0 +1,252 @@
+"""One visitor message in, one reply out: ``begin_turn`` stores the question, ``relay_reply`` runs the
+provider and yields transport-neutral events while keeping the database in step.
+
+Events are ``(name, data)`` pairs: ``delta`` ``{"text"}`` while the reply grows, then exactly one of
+``done`` (the stored reply) or ``error`` (``{"code", "message"}``). Whatever happens (the visitor stops,
+disconnects, the provider fails, the process is asked to stop) the reply row ends in a final state
+with the text produced so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ChatbotError, ProviderError
+from chatbot.handoff import asks_for_human, request_handoff
+from chatbot.identity import Visitor
+from chatbot.masking import mask_secrets
+from chatbot.models import Conversation, Message
+from chatbot.providers import get_provider
+from chatbot.providers.base import ChatRequest, Delta, Done, Products, Suggestions
+from chatbot.shop import get_shop
+from chatbot.signals import message_received, reply_finished
+from chatbot.stops import stop_watcher
+
+logger = logging.getLogger(__name__)
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+HANDOFF_NOTICE = {
+    "en": "I've asked a member of our team to join. They will reply here as soon as they can; "
+    "you can keep writing in the meantime.",
+    "zh-hans": "已为您转接人工客服，工作人员会尽快在这里回复您。您可以继续留言。",
+}
+
+
+class ReplyInProgress(ChatbotError):
+    code = "reply_in_progress"
+    default_message = _("Please wait for the current answer to finish, or stop it first.")
+    status = 409
+
+
+def answer_language(text: str) -> str:
+    """Chinese when the visitor writes Chinese, else the site's active language."""
+    if _CJK.search(text):
+        return "zh-hans"
+    return translation.get_language() or "en"
+
+
+@dataclass
+class Turn:
+    conversation: Conversation
+    question: Message
+    #: The assistant's reply, created as "streaming"; None when the conversation is with staff.
+    reply: Message | None
+    #: Set when this message handed the conversation to staff.
+    notice: Message | None = None
+    visitor: Visitor | None = None
+    language: str = "en"
+    ui_language: str = "en"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def open_conversation(visitor: Visitor, *, create: bool) -> Conversation | None:
+    conversation = Conversation.objects.for_visitor(visitor).open().order_by("-updated", "-id").first()
+    if conversation is None and create:
+        conversation = Conversation.objects.create(
+            user=visitor.user, guest_id="" if visitor.user else visitor.guest_id
+        )
+    return conversation
+
+
+def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
+    """Store the visitor's message and decide who answers it. Raises ReplyInProgress."""
+    language = answer_language(text)
+    masked = mask_secrets(text)
+    with transaction.atomic():
+        conversation = open_conversation(visitor, create=True)
+        # Lock the conversation so two tabs cannot start two replies at once.
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.messages.count() >= chatbot_settings.MAX_MESSAGES_PER_CONVERSATION:
+            conversation.state = Conversation.State.CLOSED
+            conversation.save(update_fields=["state", "updated"])
+            conversation = open_conversation(visitor, create=True)
+        _refuse_if_streaming(conversation)
+        question = Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, text=masked, external_id=external_id
+        )
+        turn = Turn(
+            conversation=conversation,
+            question=question,
+            reply=None,
+            visitor=visitor,
+            language=language,
+            ui_language=translation.get_language() or "en",
+        )
+        if asks_for_human(text) or conversation.state != Conversation.State.BOT:
+            if request_handoff(conversation):
+                turn.notice = Message.objects.create(
+                    conversation=conversation,
+                    role=Message.Role.ASSISTANT,
+                    text=HANDOFF_NOTICE["zh-hans" if language == "zh-hans" else "en"],
+                )
+        else:
+            turn.reply = Message.objects.create(
+                conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING
+            )
+            Conversation.objects.filter(pk=conversation.pk).update(updated=timezone.now())
+    message_received.send(sender=Message, message=question, conversation=conversation)
+    return turn
+
+
+def _refuse_if_streaming(conversation: Conversation) -> None:
+    # A reply older than the read timeout belongs to a process that died: mark it and carry on.
+    cutoff = timezone.now() - timedelta(seconds=float(chatbot_settings.READ_TIMEOUT) + 30)
+    streaming = conversation.messages.filter(status=Message.Status.STREAMING)
+    streaming.filter(created__lt=cutoff).update(status=Message.Status.ERROR, error_code="interrupted")
+    if streaming.filter(created__gte=cutoff).exists():
+        raise ReplyInProgress()
+
+
+def history_for(question: Message) -> list[tuple[str, str]]:
+    turns = chatbot_settings.HISTORY_TURNS * 2
+    earlier = (
+        question.conversation.messages.filter(id__lt=question.id)
+        .exclude(text="")
+        .exclude(status__in=[Message.Status.STREAMING, Message.Status.ERROR])
+        .exclude(role=Message.Role.SYSTEM)
+        .order_by("-id")
+        .values_list("role", "text")[:turns]
+    )
+    return [(role, text) for role, text in reversed(earlier)]
+
+
+def _release_connection() -> None:
+    # A streaming reply can last a minute; holding a database connection for it would cap the number
+    # of conversations at the server's connection limit. Inside a transaction (tests) it must stay.
+    if connection.connection is not None and not connection.in_atomic_block:
+        connection.close()
+
+
+def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Run the provider for ``turn`` and yield ``(event, data)``; the reply row is always finished."""
+    if turn.reply is None:
+        yield "done", _staff_done(turn)
+        return
+    reply = turn.reply
+    request = ChatRequest(
+        text=turn.question.text,
+        visitor=turn.visitor,
+        conversation=turn.conversation,
+        shop=get_shop(),
+        history=history_for(turn.question),
+        language=turn.language,
+        state=dict(turn.conversation.provider_state),
+    )
+    outcome = _Outcome()
+    try:
+        provider = get_provider()
+        outcome.provider = provider.name
+        with stop_watcher.watch(reply.pk) as stopped:
+            _release_connection()
+            events = provider.stream(request)
+            try:
+                for event in events:
+                    _release_connection()
+                    if stopped.is_set():
+                        break
+                    if isinstance(event, Delta) and event.text:
+                        outcome.parts.append(event.text)
+                        yield "delta", {"text": event.text}
+                    elif isinstance(event, Suggestions):
+                        outcome.suggestions = list(event.items)
+                    elif isinstance(event, Products):
+                        outcome.products = list(event.items)
+                    elif isinstance(event, Done):
+                        break
+                if stopped.is_set():
+                    outcome.status = Message.Status.STOPPED
+            finally:
+                events.close()
+    except GeneratorExit:
+        outcome.status = Message.Status.STOPPED
+        raise
+    except ProviderError as exc:
+        logger.warning("Provider %s failed (%s): %s", outcome.provider, exc.code, exc.detail)
+        outcome.fail(exc)
+    except ChatbotError as exc:
+        logger.warning("Reply failed (%s): %s", exc.code, exc.detail)
+        outcome.fail(exc)
+    except Exception:
+        logger.exception("Unexpected error while relaying a reply")
+        outcome.fail(ChatbotError("unexpected"))
+    finally:
+        _finish(turn, request, outcome)
+    if outcome.error is not None:
+        with translation.override(turn.ui_language):
+            message = outcome.error.message
+        yield "error", {"code": outcome.error.code, "message": message, "id": str(reply.public_id)}
+    else:
+        yield "done", reply.as_dict()
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.suggestions: list[str] = []
+        self.products: list[dict[str, Any]] = []
+        self.status = Message.Status.DONE
+        self.error: ChatbotError | None = None
+        self.provider = ""
+
+    def fail(self, error: ChatbotError) -> None:
+        self.status = Message.Status.ERROR
+        self.error = error
+
+
+def _finish(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:
+    reply = turn.reply
+    reply.text = "".join(outcome.parts)
+    reply.status = outcome.status
+    reply.error_code = outcome.error.code if outcome.error else ""
+    reply.suggestions = outcome.suggestions[:6]
+    reply.products = outcome.products[:6]
+    reply.save(update_fields=["text", "status", "error_code", "suggestions", "products", "updated"])
+    conversation = turn.conversation
+    fields = ["updated"]
+    if request.state != conversation.provider_state:
+        conversation.provider_state = request.state
+        fields.append("provider_state")
+    if outcome.provider and conversation.provider != outcome.provider:
+        conversation.provider = outcome.provider
+        fields.append("provider")
+    conversation.save(update_fields=fields)
+    reply_finished.send(sender=Message, message=reply, conversation=conversation)
+
+
+def _staff_done(turn: Turn) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": None, "role": "assistant", "text": "", "status": "waiting"}
+    if turn.notice is not None:
+        data = turn.notice.as_dict()
+    data["conversation"] = {"state": turn.conversation.state}
+    return data

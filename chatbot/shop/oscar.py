@@ -1,0 +1,121 @@
+"""The django-oscar adapter: catalogue, stock, orders and flatpage policies of an Oscar shop."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import strip_tags
+from oscar.core.loading import get_model
+
+from chatbot.shop import search
+from chatbot.shop.base import OrderInfo, OrderLine, Policy, ProductInfo, ShopAdapter
+
+_TOPICS = [
+    ("shipping", re.compile(r"ship|deliver|postage|配送|运费", re.I)),
+    ("returns", re.compile(r"return|refund|exchange|退", re.I)),
+    ("payment", re.compile(r"pay|billing|支付|付款", re.I)),
+    ("privacy", re.compile(r"privacy|cookie|隐私", re.I)),
+]
+
+
+class OscarShop(ShopAdapter):
+    """Reads an Oscar shop through its (possibly forked) models."""
+
+    name = "oscar"
+
+    def _products(self):
+        Product = get_model("catalogue", "Product")
+        return Product.objects.browsable().select_related("product_class").prefetch_related(
+            "stockrecords", "categories", "children__stockrecords"
+        )
+
+    def search_products(self, query: str, *, limit: int = 5) -> list[ProductInfo]:
+        found = search.search(self._products(), query, title="title", body="description", limit=limit)
+        return [self._info(product) for product in found]
+
+    def product(self, product_id: str) -> ProductInfo | None:
+        if not str(product_id).isdigit():
+            return None
+        product = self._products().filter(pk=int(product_id)).first()
+        return self._info(product) if product else None
+
+    def _info(self, product: Any) -> ProductInfo:
+        records = list(product.stockrecords.all())
+        if not records and product.is_parent:
+            records = [r for child in product.children.all() for r in child.stockrecords.all()]
+        priced = [r for r in records if r.price is not None]
+        record = min(priced, key=lambda r: r.price) if priced else None
+        stock = None
+        if records and any(r.num_in_stock is not None for r in records):
+            stock = sum(max(r.net_stock_level, 0) for r in records if r.num_in_stock is not None)
+        image = product.primary_image()
+        image_url = ""
+        if not isinstance(image, dict) and getattr(image, "original", None):
+            try:
+                image_url = image.original.url
+            except ValueError:
+                image_url = ""
+        category = product.categories.all()[:1]
+        return ProductInfo(
+            id=str(product.pk),
+            title=product.get_title(),
+            url=product.get_absolute_url(),
+            price=record.price if record else None,
+            currency=record.price_currency if record else "",
+            in_stock=bool(records) and (stock is None or stock > 0),
+            stock=stock,
+            description=strip_tags(product.description or "").strip(),
+            image_url=image_url,
+            category=category[0].name if category else "",
+        )
+
+    def orders_for(self, user: Any, *, limit: int = 5) -> list[OrderInfo]:
+        if user is None or not user.is_authenticated:
+            return []
+        Order = get_model("order", "Order")
+        orders = Order.objects.filter(user=user).prefetch_related("lines").order_by("-date_placed")[:limit]
+        return [self._order(order, owner_view=True) for order in orders]
+
+    def order_lookup(self, number: str, email: str) -> OrderInfo | None:
+        number, email = (number or "").strip(), (email or "").strip()
+        if not number or not email:
+            return None
+        Order = get_model("order", "Order")
+        order = Order.objects.filter(number=number).select_related("user").prefetch_related("lines").first()
+        if order is None or (order.email or "").strip().casefold() != email.casefold():
+            return None
+        return self._order(order, owner_view=False)
+
+    def _order(self, order: Any, *, owner_view: bool) -> OrderInfo:
+        url = ""
+        if owner_view:
+            try:
+                url = reverse("customer:order", kwargs={"order_number": order.number})
+            except NoReverseMatch:
+                url = ""
+        return OrderInfo(
+            number=order.number,
+            status=order.status or "",
+            placed=order.date_placed,
+            total=Decimal(order.total_incl_tax) if order.total_incl_tax is not None else None,
+            currency=order.currency,
+            lines=[OrderLine(title=line.title, quantity=line.quantity) for line in order.lines.all()],
+            url=url,
+            shipping_method=order.shipping_method or "",
+        )
+
+    def policies(self) -> list[Policy]:
+        FlatPage = get_model("flatpages", "FlatPage")
+        pages = FlatPage.objects.filter(sites__id=getattr(settings, "SITE_ID", 1), registration_required=False)
+        result = []
+        for page in pages.order_by("url"):
+            topic = next((name for name, pattern in _TOPICS if pattern.search(f"{page.url} {page.title}")), "other")
+            result.append(Policy(topic=topic, title=page.title, text=strip_tags(page.content).strip(), url=page.url))
+        return result
+
+    def shop_name(self) -> str:
+        return getattr(settings, "OSCAR_SHOP_NAME", "")

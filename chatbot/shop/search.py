@@ -1,0 +1,113 @@
+"""Turning a visitor's words into a catalogue query that forgives typos and plural forms.
+
+On PostgreSQL: English full-text search (stems plurals) ranked together with trigram word similarity
+(forgives typos). Elsewhere: substring matches on crude stems, then close-match spelling correction
+against the catalogue's own words. Chinese has no spaces, so CJK runs are matched as substrings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import reduce
+from operator import or_
+
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[a-z0-9]+")
+
+
+def query_terms(query: str) -> tuple[list[str], list[str]]:
+    """(latin words, CJK runs) of the query, lower-cased."""
+    text = query.lower()
+    cjk = _CJK_RUN.findall(text)
+    latin = [w for w in _LATIN.findall(_CJK_RUN.sub(" ", text)) if len(w) > 1 or w.isdigit()]
+    return latin, cjk
+
+
+def stem(word: str) -> str:
+    for suffix in ("ies", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def _cjk_filter(runs: list[str], fields: tuple[str, ...]) -> Q | None:
+    pieces: list[str] = []
+    for run in runs:
+        pieces.append(run)
+        # "跑步鞋" should still find "跑鞋": also try the run's two-character pieces.
+        pieces.extend(run[i : i + 2] for i in range(len(run) - 1))
+    if not pieces:
+        return None
+    return reduce(or_, (Q(**{f"{field}__icontains": piece}) for piece in pieces for field in fields))
+
+
+def search(queryset: QuerySet, query: str, *, title: str, body: str, limit: int) -> list:
+    latin, cjk = query_terms(query)
+    if not latin and not cjk:
+        return []
+    if connection.vendor == "postgresql":
+        return _search_postgres(queryset, latin, cjk, title=title, body=body, limit=limit)
+    return _search_simple(queryset, latin, cjk, title=title, body=body, limit=limit)
+
+
+def _search_postgres(queryset, latin, cjk, *, title, body, limit) -> list:
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
+
+    scores = []
+    conditions = []
+    if latin:
+        vector = SearchVector(title, weight="A", config="english") + SearchVector(
+            body, weight="B", config="english"
+        )
+        # OR the words: "waterproof hiking boots" should still rank boots that are not waterproof.
+        text_query = reduce(or_, (SearchQuery(word, config="english") for word in latin))
+        queryset = queryset.annotate(_rank=SearchRank(vector, text_query))
+        scores.append(F("_rank"))
+        conditions.append(Q(_rank__gt=0.0))
+        for index, word in enumerate(latin[:6]):
+            if len(word) < 4:
+                continue
+            name = f"_sim{index}"
+            queryset = queryset.annotate(**{name: TrigramWordSimilarity(word, title)})
+            scores.append(F(name))
+            conditions.append(Q(**{f"{name}__gte": 0.5}))
+    cjk_q = _cjk_filter(cjk, (title, body))
+    if cjk_q is not None:
+        conditions.append(cjk_q)
+    if not conditions:
+        return []
+    queryset = queryset.filter(reduce(or_, conditions))
+    if scores:
+        queryset = queryset.annotate(_score=reduce(lambda a, b: a + b, scores)).order_by("-_score", "pk")
+    return list(queryset[:limit])
+
+
+def _search_simple(queryset, latin, cjk, *, title, body, limit) -> list:
+    stems = [stem(w) for w in latin]
+    conditions = [Q(**{f"{title}__icontains": s}) | Q(**{f"{body}__icontains": s}) for s in stems]
+    cjk_q = _cjk_filter(cjk, (title, body))
+    if cjk_q is not None:
+        conditions.append(cjk_q)
+    found = list(queryset.filter(reduce(or_, conditions))[: limit * 4]) if conditions else []
+    if not found and stems:
+        # Nothing matched as typed: correct each word against the words of the catalogue's titles.
+        titles = list(queryset.values_list(title, flat=True)[:5000])
+        vocabulary = {stem(w) for t in titles for w in _LATIN.findall(t.lower()) if len(w) > 2}
+        corrected = [m for s in stems for m in difflib.get_close_matches(s, vocabulary, n=1, cutoff=0.75)]
+        if corrected:
+            found = list(queryset.filter(reduce(or_, (Q(**{f"{title}__icontains": c}) for c in corrected)))[:limit])
+            stems = corrected
+
+    def score(obj) -> int:
+        text_title = getattr(obj, title).lower()
+        text_body = getattr(obj, body).lower()
+        return sum(3 * (s in text_title) + (s in text_body) for s in stems) + sum(
+            2 * (run in text_title) for run in cjk
+        )
+
+    return sorted(found, key=lambda obj: (-score(obj), obj.pk))[:limit]

@@ -1,0 +1,77 @@
+"""Stopping a reply that may be streaming on another server.
+
+``POST stop`` marks the message in the database. Each process runs one watcher thread that, only while
+that process has replies streaming, looks up which of them were asked to stop and sets their events;
+a stop that lands on the streaming process itself is seen at once. One query per interval per process,
+not per reply, and no database connection held while nothing streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+from chatbot.conf import chatbot_settings
+
+logger = logging.getLogger(__name__)
+
+
+class StopWatcher:
+    def __init__(self) -> None:
+        self._events: dict[int, threading.Event] = {}
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watch(self, message_pk: int) -> Iterator[threading.Event]:
+        event = threading.Event()
+        with self._lock:
+            self._events[message_pk] = event
+            self._ensure_thread()
+            self._lock.notify()
+        try:
+            yield event
+        finally:
+            with self._lock:
+                self._events.pop(message_pk, None)
+
+    def stop_here(self, message_pks: list[int]) -> None:
+        """Stop replies streaming in this process right away."""
+        with self._lock:
+            for pk in message_pks:
+                event = self._events.get(pk)
+                if event is not None:
+                    event.set()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="chatbot-stop-watcher", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._events:
+                    # Nothing streams: give the connection back before sleeping.
+                    connection.close()
+                    self._lock.wait()
+                pks = list(self._events)
+                self._lock.wait(timeout=chatbot_settings.STOP_POLL_INTERVAL)
+            try:
+                self.stop_here(self._requested(pks))
+            except Exception as exc:  # a dropped connection: reconnect on the next round
+                logger.warning("Stop watcher could not read stop requests: %s", type(exc).__name__)
+                connection.close()
+
+    @staticmethod
+    def _requested(pks: list[int]) -> list[int]:
+        from chatbot.models import Message
+
+        return list(Message.objects.filter(pk__in=pks, stop_requested=True).values_list("pk", flat=True))
+
+
+stop_watcher = StopWatcher()
