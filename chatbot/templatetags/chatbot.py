@@ -1,8 +1,183 @@
+"""``{% chatbot_widget %}``: the chat launcher and its configuration, for any Django page.
+
+The tag renders a launcher button, a small JSON configuration block and one deferred script
+(``loader.js``); the chat UI itself is fetched only when the visitor wants it. Rendering makes no
+database query and no network call: it reads settings, reverses URLs and makes sure the CSRF cookie
+will be set, nothing else. In particular it never touches ``request.user`` or ``request.session``,
+which would cost a query on every page of the shop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
 from django import template
+from django.conf import settings
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from chatbot.conf import chatbot_settings
 
 register = template.Library()
+logger = logging.getLogger(__name__)
+
+_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_PLACEHOLDER_ID = uuid.UUID(int=0)
+DEFAULT_COLOR = "#2563eb"
+
+
+def widget_mode() -> str:
+    """``stream`` only when Stream Chat is switched on and both keys are present."""
+    conf = chatbot_settings
+    if conf.STREAM_CHAT_ENABLED and conf.STREAM_CHAT_API_KEY and conf.STREAM_CHAT_API_SECRET:
+        return "stream"
+    return "builtin"
+
+
+def _url(name: str, **kwargs: Any) -> str | None:
+    try:
+        return reverse(f"chatbot:{name}", kwargs=kwargs or None)
+    except NoReverseMatch:
+        return None
+
+
+def _endpoints(mode: str) -> dict[str, str]:
+    endpoints = {
+        "messages": _url("messages"),
+        "stop": _url("stop"),
+        "feedback": None,
+    }
+    feedback = _url("feedback", message_id=_PLACEHOLDER_ID)
+    if feedback:
+        endpoints["feedback"] = feedback.replace(str(_PLACEHOLDER_ID), "{id}")
+    if mode == "stream":
+        endpoints["streamToken"] = _url("stream-chat-token")
+        endpoints["streamMessage"] = _url("stream-message")
+    return {key: value for key, value in endpoints.items() if value}
+
+
+def _csrf_header() -> str:
+    # CSRF_HEADER_NAME is the WSGI environ key ("HTTP_X_CSRFTOKEN"); the browser sends "X-CSRFToken".
+    name = settings.CSRF_HEADER_NAME
+    if name.startswith("HTTP_"):
+        name = name[5:]
+    return "X-CSRFToken" if name == "X_CSRFTOKEN" else name.replace("_", "-")
+
+
+def _configured(value: Any, default: str) -> str:
+    # A shop's own wording is passed through gettext too, so a project catalogue can translate it.
+    return _(value) if value else default
+
+
+def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
+    """Every string the widget shows, translated into the active language."""
+    return {
+        "label": _configured(widget.get("label"), _("Chat with us")),
+        "title": _configured(widget.get("title"), _("Shop assistant")),
+        "greeting": _configured(
+            widget.get("greeting"),
+            _("Hi! Ask me about products, stock, prices, shipping or your order."),
+        ),
+        "close": _("Close chat"),
+        "input": _("Your message"),
+        "placeholder": _("Type your question…"),
+        "send": _("Send"),
+        "stop": _("Stop"),
+        "stopLabel": _("Stop the reply"),
+        "stopped": _("Reply stopped."),
+        "thinking": _("Thinking…"),
+        "you": _("You"),
+        "assistant": _("Assistant"),
+        "staff": _("Support team"),
+        "handoff": _("Talk to a human"),
+        # Sent as the visitor's message; the server recognises it in either language.
+        "handoffText": _("talk to a human"),
+        "suggestions": _("Suggested questions"),
+        "helpful": _("Helpful"),
+        "notHelpful": _("Not helpful"),
+        "thanks": _("Thanks for your feedback."),
+        "retry": _("Try again"),
+        "unread": _("Unread messages: %(count)s"),
+        "inStock": _("In stock"),
+        "outOfStock": _("Out of stock"),
+        "products": _("Products"),
+        "loading": _("Loading the chat…"),
+        "newWindow": _("(opens in a new tab)"),
+        "errorGeneric": _("Something went wrong. Please try again."),
+        "errorNetwork": _("The chat could not reach the shop. Check your connection and try again."),
+        "errorRate": _("You are sending messages too quickly. Please wait a moment and try again."),
+        "errorTooLong": _("Your message is too long. Please shorten it and send it again."),
+        "errorUpstream": _("The assistant could not answer just now. Please try again."),
+        "errorSession": _("Your session has expired. Please reload the page and try again."),
+        "errorLoad": _("The chat could not be loaded. Please try again."),
+        "notSent": _("Your message was not sent. It is back in the box."),
+        "disclaimer": _("Answers are written by an AI assistant and may contain mistakes."),
+    }
+
+
+def _suggestions(widget: dict[str, Any]) -> list[str]:
+    configured = widget.get("suggestions")
+    if configured is None or configured is False:
+        return []
+    if configured:
+        return [_(str(item)) for item in configured][:6]
+    return [
+        _("Do you have hiking boots?"),
+        _("What is your returns policy?"),
+        _("Where is my order?"),
+    ]
+
+
+def widget_config(request) -> dict[str, Any]:
+    """The JSON the loader and the chat UI read: endpoints, CSRF token, mode, strings and theme."""
+    conf = chatbot_settings
+    widget = conf.WIDGET
+    mode = widget_mode()
+    color = str(widget.get("theme_color") or "")
+    scheme = widget.get("color_scheme")
+    assets = {"js": static("chatbot/chat.js"), "css": static("chatbot/chat.css")}
+    return {
+        "version": 1,
+        "mode": mode,
+        "endpoints": _endpoints(mode),
+        "assets": assets,
+        "csrfToken": get_token(request),
+        "csrfHeader": _csrf_header(),
+        "csrfCookie": None if settings.CSRF_USE_SESSIONS else settings.CSRF_COOKIE_NAME,
+        "maxLength": conf.MAX_MESSAGE_LENGTH,
+        "language": get_language() or settings.LANGUAGE_CODE,
+        "theme": {
+            # Only a hex colour reaches the page's CSS: the value is set through the CSSOM.
+            "color": color if _HEX_COLOR.match(color) else DEFAULT_COLOR,
+            "position": "left" if widget.get("position") == "left" else "right",
+            "scheme": scheme if scheme in {"light", "dark"} else "auto",
+        },
+        "suggestions": _suggestions(widget),
+        "strings": widget_strings(widget),
+    }
 
 
 @register.simple_tag(takes_context=True)
-def chatbot_widget(context):
-    return ""
+def chatbot_widget(context: template.Context) -> str:
+    """The launcher, its configuration and the loader script; nothing when the app is disabled."""
+    if not chatbot_settings.ENABLED:
+        return ""
+    request = context.get("request")
+    if request is None:
+        logger.warning(
+            "{%% chatbot_widget %%} needs the request in the template context; "
+            "add django.template.context_processors.request to your TEMPLATES."
+        )
+        return ""
+    config = widget_config(request)
+    return render_to_string(
+        "chatbot/widget.html",
+        {"config": config, "strings": config["strings"], "theme": config["theme"]},
+    )

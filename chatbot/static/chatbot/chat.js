@@ -1,0 +1,826 @@
+/* django-shop-chatbot chat window. Loaded by loader.js on demand; registers itself on window.ShopChatbot.
+   Model text is never parsed as HTML: replies are turned into DOM nodes by a small, safe markdown reader
+   (paragraphs, lists, bold, code, http/https/relative links). */
+(function () {
+  "use strict";
+  var SC = window.ShopChatbot;
+  if (!SC || !SC._define) return;
+  var doc = document;
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var ICONS = {
+    close: "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z",
+    send: "M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z",
+    stop: "M7 7h10v10H7z",
+    up: "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6c-.4.3-.6.8-.6 1.4v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z",
+    down: "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.3.6-.8.6-1.4V5a2 2 0 0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z",
+    person: "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm0 2c-2.7 0-8 1.3-8 4v2h16v-2c0-2.7-5.3-4-8-4z"
+  };
+
+  function noop() {}
+
+  function el(tag, className, text) {
+    var node = doc.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function icon(name) {
+    var svg = doc.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = doc.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function button(className, label, iconName, text) {
+    var b = el("button", className, text);
+    b.type = "button";
+    if (label) b.setAttribute("aria-label", label);
+    if (label && !text) b.title = label;
+    if (iconName) b.insertBefore(icon(iconName), b.firstChild);
+    return b;
+  }
+
+  /* ---------- wire: fetch + server-sent events ---------- */
+
+  function wireError(code, status, message, retryAfter) {
+    var e = new Error(message || code);
+    e.code = code;
+    e.status = status || 0;
+    e.serverMessage = message || "";
+    e.retryAfter = retryAfter || null;
+    return e;
+  }
+
+  // Reads "event:/data:" blocks separated by blank lines. The decoder keeps multi-byte characters that
+  // straddle network chunks intact ({stream: true}).
+  function readEvents(body, emit) {
+    var reader = body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "";
+
+    function dispatch(block) {
+      var event = "message";
+      var data = [];
+      block.split("\n").forEach(function (line) {
+        if (!line || line.charAt(0) === ":") return;
+        var colon = line.indexOf(":");
+        var field = colon < 0 ? line : line.slice(0, colon);
+        var value = colon < 0 ? "" : line.slice(colon + 1);
+        if (value.charAt(0) === " ") value = value.slice(1);
+        if (field === "event") event = value;
+        else if (field === "data") data.push(value);
+      });
+      if (!data.length) return;
+      var payload;
+      try {
+        payload = JSON.parse(data.join("\n"));
+      } catch (e) {
+        return;
+      }
+      emit(event, payload);
+    }
+
+    function drain(final) {
+      // A lone "\r" at the very end may be the first half of "\r\n": leave it for the next chunk.
+      buffer = buffer.replace(/\r\n|\r(?!$)/g, "\n");
+      var cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        dispatch(buffer.slice(0, cut));
+        buffer = buffer.slice(cut + 2);
+      }
+      if (final && buffer.trim()) dispatch(buffer.replace(/\r/g, ""));
+    }
+
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) {
+          buffer += decoder.decode();
+          drain(true);
+          return;
+        }
+        buffer += decoder.decode(chunk.value, { stream: true });
+        drain(false);
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  // The default transport: messages live in the shop's database, replies stream as SSE over fetch.
+  function builtinTransport(config) {
+    var endpoints = config.endpoints || {};
+
+    function csrfToken() {
+      var name = config.csrfCookie;
+      if (name) {
+        var parts = doc.cookie ? doc.cookie.split(/;\s*/) : [];
+        for (var i = 0; i < parts.length; i++) {
+          if (parts[i].indexOf(name + "=") === 0) return decodeURIComponent(parts[i].slice(name.length + 1));
+        }
+      }
+      return config.csrfToken;
+    }
+
+    function request(method, url, body, signal) {
+      var headers = { Accept: method === "GET" ? "application/json" : "text/event-stream, application/json" };
+      var init = { method: method, credentials: "same-origin", headers: headers, signal: signal };
+      if (method !== "GET") {
+        headers["Content-Type"] = "application/json";
+        headers[config.csrfHeader || "X-CSRFToken"] = csrfToken();
+        init.body = JSON.stringify(body || {});
+      }
+      return fetch(url, init).then(function (res) {
+        if (res.ok) return res;
+        return res.json().catch(function () { return {}; }).then(function (data) {
+          var err = (data && data.error) || {};
+          throw wireError(err.code || "http_" + res.status, res.status, err.message, res.headers.get("Retry-After"));
+        });
+      }, function (e) {
+        if (e && e.name === "AbortError") throw e;
+        throw wireError("network");
+      });
+    }
+
+    return {
+      name: "builtin",
+      history: function () {
+        return request("GET", endpoints.messages).then(function (res) { return res.json(); });
+      },
+      send: function (text, handlers, signal) {
+        return request("POST", endpoints.messages, { text: text }, signal).then(function (res) {
+          if ((res.headers.get("Content-Type") || "").indexOf("text/event-stream") < 0 || !res.body) {
+            throw wireError("bad_response", res.status);
+          }
+          return readEvents(res.body, function (event, data) {
+            if (handlers[event]) handlers[event](data);
+          }).catch(function (e) {
+            if (e && e.name === "AbortError") throw e;
+            throw wireError("network");
+          });
+        });
+      },
+      stop: function () {
+        return request("POST", endpoints.stop, {});
+      },
+      feedback: function (id, rating) {
+        var url = endpoints.feedback.replace("{id}", encodeURIComponent(id));
+        return request("POST", url, { rating: rating });
+      }
+    };
+  }
+
+  SC.transports.builtin = builtinTransport;
+
+  /* ---------- safe markdown ---------- */
+
+  function safeUrl(href) {
+    if (!href) return null;
+    try {
+      var url = new URL(String(href).trim(), location.href);
+      return url.protocol === "http:" || url.protocol === "https:" ? url : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function createMarkdown(strings) {
+    function link(parent, label, href) {
+      var url = safeUrl(href);
+      if (!url) {
+        parent.appendChild(doc.createTextNode(label));
+        return;
+      }
+      var a = el("a", null, label);
+      a.href = url.href;
+      if (url.origin !== location.origin) {
+        a.target = "_blank";
+        a.rel = "noopener noreferrer nofollow";
+        if (strings.newWindow) a.appendChild(el("span", "vh", " " + strings.newWindow));
+      }
+      parent.appendChild(a);
+    }
+
+    function inline(parent, text) {
+      var pattern = /\*\*([^*\n]+?)\*\*|__([^_\n]+?)__|\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?\s*\)|`([^`\n]+)`|(https?:\/\/[^\s<>()]*[^\s<>().,;:!?'"*])/g;
+      var last = 0;
+      var m;
+      while ((m = pattern.exec(text))) {
+        if (m.index > last) parent.appendChild(doc.createTextNode(text.slice(last, m.index)));
+        if (m[1] || m[2]) {
+          var strong = el("strong");
+          inline(strong, m[1] || m[2]);
+          parent.appendChild(strong);
+        } else if (m[3]) link(parent, m[3], m[4]);
+        else if (m[5]) parent.appendChild(el("code", null, m[5]));
+        else link(parent, m[6], m[6]);
+        last = pattern.lastIndex;
+      }
+      if (last < text.length) parent.appendChild(doc.createTextNode(text.slice(last)));
+    }
+
+    return function render(box, text) {
+      box.textContent = "";
+      var list = null;
+      var listType = "";
+      var para = null;
+      String(text || "").replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+        var item = /^\s*([-*+•]|\d{1,3}[.)])\s+(.*)$/.exec(line);
+        if (item) {
+          var type = /\d/.test(item[1]) ? "ol" : "ul";
+          if (!list || listType !== type) {
+            list = el(type);
+            listType = type;
+            if (type === "ol" && parseInt(item[1], 10) > 1) list.start = parseInt(item[1], 10);
+            box.appendChild(list);
+          }
+          para = null;
+          var li = el("li");
+          inline(li, item[2]);
+          list.appendChild(li);
+          return;
+        }
+        if (!line.trim()) {
+          list = null;
+          para = null;
+          return;
+        }
+        if (list && /^\s{2,}\S/.test(line)) {
+          list.lastChild.appendChild(el("br"));
+          inline(list.lastChild, line.trim());
+          return;
+        }
+        list = null;
+        var heading = /^#{1,6}\s+(.*)$/.exec(line);
+        if (heading) {
+          para = null;
+          var p = el("p");
+          var strong = el("strong");
+          inline(strong, heading[1]);
+          p.appendChild(strong);
+          box.appendChild(p);
+          return;
+        }
+        if (para) para.appendChild(el("br"));
+        else {
+          para = el("p");
+          box.appendChild(para);
+        }
+        inline(para, line);
+      });
+    };
+  }
+
+  /* ---------- the chat window ---------- */
+
+  function createUI(api) {
+    var config = api.config;
+    var S = config.strings || {};
+    var root = api.root;
+    var launcher = api.launcher;
+    var renderMarkdown = createMarkdown(S);
+    var known = {};
+    var lastId = null;
+    var unread = 0;
+    var busy = null;
+    var synced = null;
+    var syncing = null;
+    var transport = null;
+
+    function getTransport() {
+      if (!transport) {
+        var mode = config.mode;
+        var src = (config.assets || {})[mode];
+        var ready = !api.transports[mode] && src ? api.loadScript(src).catch(noop) : Promise.resolve();
+        transport = ready.then(function () {
+          return (api.transports[mode] || api.transports.builtin)(config, api);
+        });
+      }
+      return transport;
+    }
+
+    // Window skeleton.
+    var win = el("div", "win");
+    win.id = "scb-window";
+    win.hidden = true;
+    win.setAttribute("role", "dialog");
+    win.setAttribute("aria-modal", "true");
+    win.setAttribute("aria-labelledby", "scb-title");
+    var header = el("div", "head");
+    var title = el("h2", "title", S.title);
+    title.id = "scb-title";
+    var handoff = button("handoff", null, "person", S.handoff);
+    var closeBtn = button("close", S.close, "close");
+    header.appendChild(title);
+    header.appendChild(handoff);
+    header.appendChild(closeBtn);
+
+    var log = el("div", "log");
+    log.setAttribute("role", "log");
+    log.setAttribute("aria-live", "polite");
+    log.setAttribute("aria-labelledby", "scb-title");
+    log.tabIndex = 0;
+
+    var suggestions = el("div", "chips");
+    suggestions.setAttribute("role", "group");
+    suggestions.setAttribute("aria-label", S.suggestions || "");
+    suggestions.hidden = true;
+
+    var notice = el("div", "notice");
+    notice.setAttribute("role", "alert");
+    notice.hidden = true;
+
+    var form = el("form", "composer");
+    form.noValidate = true;
+    var label = el("label", "vh", S.input);
+    label.htmlFor = "scb-input";
+    var input = el("textarea", "input");
+    input.id = "scb-input";
+    input.rows = 1;
+    input.placeholder = S.placeholder || "";
+    if (config.maxLength) input.maxLength = config.maxLength;
+    var sendBtn = button("send", S.send, "send");
+    sendBtn.type = "submit";
+    var stopBtn = button("stop", S.stopLabel, "stop", S.stop);
+    stopBtn.hidden = true;
+    form.appendChild(label);
+    form.appendChild(input);
+    form.appendChild(sendBtn);
+    form.appendChild(stopBtn);
+
+    win.appendChild(header);
+    win.appendChild(log);
+    win.appendChild(suggestions);
+    win.appendChild(notice);
+    win.appendChild(form);
+    if (S.disclaimer) win.appendChild(el("p", "foot", S.disclaimer));
+    root.querySelector(".scb").appendChild(win);
+    launcher.setAttribute("aria-controls", win.id);
+
+    if (S.greeting) {
+      var greeting = bubble("assistant");
+      greeting.node.classList.add("greeting");
+      renderMarkdown(greeting.body, S.greeting);
+    }
+
+    /* messages */
+
+    function bubble(role) {
+      var node = el("div", "msg " + role);
+      var who = role === "user" ? S.you : role === "staff" ? S.staff : S.assistant;
+      if (who) node.appendChild(el("span", "vh", who + ": "));
+      var body = el("div", "body");
+      node.appendChild(body);
+      log.appendChild(node);
+      return { node: node, body: body, role: role, text: "" };
+    }
+
+    function setText(view, text) {
+      view.text = text || "";
+      if (view.role === "user") view.body.textContent = view.text;
+      else renderMarkdown(view.body, view.text);
+    }
+
+    function remember(id) {
+      if (!id) return;
+      known[id] = true;
+      lastId = id;
+      if (isOpen()) api.remember("seen", id);
+    }
+
+    function nearBottom() {
+      return log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+    }
+
+    function toBottom() {
+      log.scrollTop = log.scrollHeight;
+    }
+
+    function thinking(view) {
+      view.node.setAttribute("aria-busy", "true");
+      var dots = el("span", "typing");
+      dots.appendChild(el("span", "vh", S.thinking));
+      for (var i = 0; i < 3; i++) dots.appendChild(el("i"));
+      view.typing = dots;
+      view.body.appendChild(dots);
+    }
+
+    function settle(view) {
+      if (view.frame) cancelAnimationFrame(view.frame);
+      view.frame = 0;
+      view.typing = null;
+      view.node.removeAttribute("aria-busy");
+    }
+
+    // Deltas arrive faster than the screen refreshes: render at most once a frame.
+    function grow(view, text) {
+      view.pending = text;
+      if (view.frame) return;
+      view.frame = requestAnimationFrame(function () {
+        view.frame = 0;
+        var stick = nearBottom();
+        view.typing = null;
+        setText(view, view.pending);
+        if (stick) toBottom();
+      });
+    }
+
+    function note(view, text, className) {
+      var n = el("p", "note" + (className ? " " + className : ""), text);
+      view.node.appendChild(n);
+      return n;
+    }
+
+    function finish(view, message) {
+      settle(view);
+      var text = message.text || view.pending || "";
+      if (!message.id && !text) {
+        // Nothing to show: e.g. a message acknowledged while the conversation waits for staff.
+        if (view.node.parentNode) view.node.parentNode.removeChild(view.node);
+        return;
+      }
+      if (message.role && message.role !== view.role && message.role !== "user") {
+        view.node.classList.remove(view.role);
+        view.role = message.role;
+        view.node.classList.add(view.role);
+      }
+      view.id = message.id;
+      setText(view, text);
+      remember(message.id);
+      products(view, message.products);
+      if (message.status === "stopped") note(view, S.stopped);
+      else if (message.status === "error") note(view, S.errorUpstream, "err");
+      else if (message.status !== "streaming" && view.role === "assistant" && message.id) {
+        feedback(view, message.rating);
+      }
+    }
+
+    function products(view, items) {
+      if (!items || !items.length) return;
+      var list = el("ul", "cards");
+      list.setAttribute("aria-label", S.products || "");
+      items.forEach(function (p) {
+        var href = safeUrl(p.url);
+        var item = el("li", "card");
+        var inner = el(href ? "a" : "div", "card-in");
+        if (href) inner.href = href.href;
+        var image = p.image && safeUrl(p.image);
+        if (image) {
+          var img = el("img");
+          img.src = image.href;
+          img.alt = "";
+          img.loading = "lazy";
+          img.decoding = "async";
+          img.width = 48;
+          img.height = 48;
+          inner.appendChild(img);
+        }
+        var info = el("span", "card-info");
+        info.appendChild(el("span", "card-title", p.title || ""));
+        var meta = el("span", "card-meta");
+        if (p.price) meta.appendChild(el("span", "price", p.price));
+        meta.appendChild(el("span", p.in_stock ? "stock in" : "stock out", p.in_stock ? S.inStock : S.outOfStock));
+        info.appendChild(meta);
+        inner.appendChild(info);
+        item.appendChild(inner);
+        list.appendChild(item);
+      });
+      view.node.appendChild(list);
+    }
+
+    function feedback(view, rating) {
+      var box = el("div", "fb");
+      var status = el("span", "fb-note");
+      var buttons = [["up", S.helpful], ["down", S.notHelpful]].map(function (choice) {
+        var b = button("fb-btn", choice[1], choice[0]);
+        b.setAttribute("aria-pressed", rating === choice[0] ? "true" : "false");
+        b.addEventListener("click", function () {
+          getTransport().then(function (t) {
+            return t.feedback(view.id, choice[0]);
+          }).then(function () {
+            buttons.forEach(function (other) {
+              other.setAttribute("aria-pressed", other === b ? "true" : "false");
+            });
+            status.textContent = S.thanks;
+          }, function (e) {
+            status.textContent = errorText(e);
+          });
+        });
+        box.appendChild(b);
+        return b;
+      });
+      box.appendChild(status);
+      view.node.appendChild(box);
+    }
+
+    function showSuggestions(items) {
+      suggestions.textContent = "";
+      (items || []).slice(0, 6).forEach(function (text) {
+        var chip = button("chip", null, null, text);
+        chip.addEventListener("click", function () { send(text, false); });
+        suggestions.appendChild(chip);
+      });
+      suggestions.hidden = !suggestions.firstChild;
+    }
+
+    function showStored(message) {
+      if (!message || (message.id && known[message.id])) return;
+      var role = { user: "user", staff: "staff", system: "system" }[message.role] || "assistant";
+      var view = bubble(role);
+      if (role === "user") {
+        setText(view, message.text);
+        remember(message.id);
+      } else finish(view, message);
+    }
+
+    /* errors: always plain words, and the visitor's text is never lost */
+
+    function errorText(e) {
+      e = e || {};
+      if (e.serverMessage) return e.serverMessage;
+      var status = e.status;
+      var code = String(e.code || "");
+      if (code === "network" || code === "bad_response") return S.errorNetwork;
+      if (status === 429 || code === "rate_limited") return S.errorRate;
+      if (status === 413 || code === "too_long") return S.errorTooLong;
+      if (status === 403) return S.errorSession;
+      if (status >= 502 || code.indexOf("upstream") === 0) return S.errorUpstream;
+      return S.errorGeneric;
+    }
+
+    function showNotice(text, retry) {
+      notice.textContent = "";
+      notice.appendChild(el("span", null, text));
+      if (retry) {
+        var again = button("retry", null, null, S.retry);
+        again.addEventListener("click", retry);
+        notice.appendChild(again);
+      }
+      notice.hidden = false;
+    }
+
+    function hideNotice() {
+      notice.hidden = true;
+      notice.textContent = "";
+    }
+
+    function failReply(view, e, text) {
+      settle(view);
+      view.node.classList.add("failed");
+      var box = note(view, errorText(e), "err");
+      var again = button("retry", null, null, S.retry);
+      again.addEventListener("click", function () {
+        if (busy) return;
+        box.parentNode.removeChild(box);
+        send(text, false);
+      });
+      box.appendChild(again);
+    }
+
+    /* sending */
+
+    function setBusy(on) {
+      var hadFocus = root.activeElement === sendBtn || root.activeElement === stopBtn;
+      sendBtn.hidden = on;
+      stopBtn.hidden = !on;
+      win.classList.toggle("busy", on);
+      if (hadFocus) (on ? stopBtn : input).focus();
+    }
+
+    function arrived() {
+      if (isOpen()) return;
+      unread += 1;
+      api.setUnread(unread);
+    }
+
+    function autosize() {
+      input.style.height = "auto";
+      input.style.height = Math.min(input.scrollHeight, 140) + "px";
+    }
+
+    function send(raw, fromInput) {
+      var text = String(raw || "").trim();
+      if (!text || busy) return;
+      if (config.maxLength && text.length > config.maxLength) {
+        showNotice(S.errorTooLong);
+        return;
+      }
+      if (fromInput) {
+        input.value = "";
+        autosize();
+      }
+      hideNotice();
+      showSuggestions([]);
+      var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+      busy = { ctrl: ctrl };
+      setBusy(true);
+      (syncing || Promise.resolve()).catch(noop).then(function () {
+        return deliver(text, ctrl);
+      }).then(function () {
+        busy = null;
+        setBusy(false);
+      });
+    }
+
+    function deliver(text, ctrl) {
+      var user = bubble("user");
+      setText(user, text);
+      user.node.classList.add("pending");
+      var reply = bubble("assistant");
+      thinking(reply);
+      toBottom();
+      api.remember("active", "1");
+      var stored = false;
+      var ended = false;
+      var received = "";
+      return getTransport().then(function (t) {
+        return t.send(text, {
+          message: function (m) {
+            stored = true;
+            user.id = m.id;
+            user.node.classList.remove("pending");
+            remember(m.id);
+          },
+          delta: function (d) {
+            received += d.text || "";
+            grow(reply, received);
+          },
+          done: function (m) {
+            ended = true;
+            var stick = nearBottom();
+            finish(reply, m);
+            if (m.suggestions && m.suggestions.length) showSuggestions(m.suggestions);
+            if (stick) toBottom();
+            arrived();
+          },
+          error: function (e) {
+            ended = true;
+            failReply(reply, wireError(e.code, 0, e.message), text);
+            arrived();
+          }
+        }, ctrl && ctrl.signal);
+      }).then(function () {
+        if (!ended) throw wireError("network");
+      }).catch(function (e) {
+        if (ctrl && ctrl.signal.aborted) {
+          settle(reply);
+          setText(reply, received);
+          note(reply, S.stopped);
+          return;
+        }
+        if (!stored && !received) {
+          // Nothing reached the shop: take the bubbles back and return the text to the box.
+          log.removeChild(user.node);
+          log.removeChild(reply.node);
+          if (!input.value.trim()) {
+            input.value = text;
+            autosize();
+          }
+          showNotice(errorText(e) + " " + (S.notSent || ""), function () { send(input.value, true); });
+          return;
+        }
+        user.node.classList.remove("pending");
+        failReply(reply, e, text);
+      });
+    }
+
+    function stop() {
+      if (!busy) return;
+      var ctrl = busy.ctrl;
+      getTransport().then(function (t) { return t.stop(); }).catch(noop);
+      if (ctrl) ctrl.abort();
+      input.focus();
+    }
+
+    /* history */
+
+    function sync() {
+      if (syncing) return syncing;
+      syncing = getTransport().then(function (t) {
+        return t.history();
+      }).then(function (data) {
+        var messages = (data && data.messages) || [];
+        var first = !synced;
+        synced = true;
+        api.remember("active", messages.length ? "1" : null);
+        var seen = api.recall("seen");
+        var seenAt = -1;
+        messages.forEach(function (m, i) {
+          if (m.id === seen) seenAt = i;
+        });
+        var fresh = messages.filter(function (m) { return !known[m.id]; });
+        if (!fresh.length && !first) return;
+        var stick = nearBottom();
+        fresh.forEach(showStored);
+        if (stick || first) toBottom();
+        var last = messages[messages.length - 1];
+        if (first && !messages.length) showSuggestions(config.suggestions);
+        else if (last && last.role !== "user" && fresh.indexOf(last) >= 0) showSuggestions(last.suggestions);
+        if (isOpen()) api.remember("seen", lastId);
+        else if (seenAt >= 0) {
+          unread = messages.slice(seenAt + 1).filter(function (m) { return m.role !== "user"; }).length;
+          api.setUnread(unread);
+        }
+      }, function (e) {
+        if (isOpen() && !synced) showNotice(errorText(e), function () { hideNotice(); sync(); });
+      }).then(function () {
+        syncing = null;
+      });
+      return syncing;
+    }
+
+    /* opening, closing, keyboard */
+
+    function isOpen() {
+      return !win.hidden;
+    }
+
+    function open() {
+      if (isOpen()) return;
+      win.hidden = false;
+      launcher.setAttribute("aria-expanded", "true");
+      root.querySelector(".scb").classList.add("open");
+      unread = 0;
+      api.setUnread(0);
+      if (lastId) api.remember("seen", lastId);
+      toBottom();
+      input.focus();
+      if (!busy) sync();
+    }
+
+    function close() {
+      if (!isOpen()) return;
+      win.hidden = true;
+      launcher.setAttribute("aria-expanded", "false");
+      root.querySelector(".scb").classList.remove("open");
+      launcher.focus();
+    }
+
+    function focusable() {
+      return Array.prototype.filter.call(
+        win.querySelectorAll("button, textarea, a[href], [tabindex]:not([tabindex='-1'])"),
+        function (node) { return !node.disabled && node.getClientRects().length > 0; }
+      );
+    }
+
+    win.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        close();
+      } else if (e.key === "Tab") {
+        var items = focusable();
+        if (!items.length) return;
+        var first = items[0];
+        var last = items[items.length - 1];
+        var active = root.activeElement;
+        if (e.shiftKey && (active === first || items.indexOf(active) < 0)) {
+          e.preventDefault();
+          last.focus();
+        } else if (!e.shiftKey && (active === last || items.indexOf(active) < 0)) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    });
+
+    input.addEventListener("keydown", function (e) {
+      // isComposing: Enter that confirms a Chinese/Japanese IME candidate must not send.
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        send(input.value, true);
+      }
+    });
+    input.addEventListener("input", autosize);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      send(input.value, true);
+    });
+    stopBtn.addEventListener("click", stop);
+    closeBtn.addEventListener("click", close);
+    handoff.addEventListener("click", function () { send(S.handoffText, false); });
+
+    return {
+      open: open,
+      close: close,
+      toggle: function () {
+        if (isOpen()) close();
+        else open();
+      },
+      resume: function () {
+        if (!synced) sync();
+      },
+      send: function (text) {
+        open();
+        send(text, false);
+      },
+      stop: stop
+    };
+  }
+
+  SC._define(createUI);
+})();

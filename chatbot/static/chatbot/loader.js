@@ -1,0 +1,162 @@
+/* django-shop-chatbot launcher: the only script a page loads. It shows the chat button and fetches the
+   chat UI (chat.js + chat.css) when the visitor clicks it, or when the browser is idle for a visitor who
+   already has a conversation (to show unread replies). Everything lives under window.ShopChatbot. */
+(function () {
+  "use strict";
+  if (window.ShopChatbot) return;
+  var doc = document;
+  var host = doc.getElementById("shop-chatbot");
+  var configEl = doc.getElementById("shop-chatbot-config");
+  if (!host || !configEl) return;
+  var config;
+  try {
+    config = JSON.parse(configEl.textContent);
+  } catch (e) {
+    return;
+  }
+  var script = doc.currentScript;
+  var root = host.shadowRoot;
+  if (!root) {
+    // Browsers without declarative shadow DOM, or markup inserted after parsing, keep the <template>.
+    var tpl = host.querySelector("template");
+    if (!tpl || !host.attachShadow) return;
+    root = host.attachShadow({ mode: "open" });
+    root.appendChild(tpl.content);
+    host.removeChild(tpl);
+  }
+  var launcher = root.querySelector(".launcher");
+  var badge = root.querySelector(".badge");
+  var unreadText = root.querySelector("#scb-unread");
+  var theme = config.theme || {};
+  var strings = config.strings || {};
+  var PREFIX = "shop-chatbot:";
+  var loading = null;
+
+  // CSSOM, not a style attribute: allowed under a strict Content-Security-Policy.
+  if (theme.color) host.style.setProperty("--scb-accent", theme.color);
+
+  function remember(key, value) {
+    try {
+      if (value == null) localStorage.removeItem(PREFIX + key);
+      else localStorage.setItem(PREFIX + key, String(value));
+    } catch (e) { /* storage disabled: the chat still works, without the idle preload */ }
+  }
+
+  function recall(key) {
+    try {
+      return localStorage.getItem(PREFIX + key);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function addScript(src) {
+    return new Promise(function (resolve, reject) {
+      var s = doc.createElement("script");
+      s.src = src;
+      s.async = true;
+      if (script && script.nonce) s.nonce = script.nonce;
+      s.onload = resolve;
+      s.onerror = reject;
+      doc.head.appendChild(s);
+    });
+  }
+
+  function addStyle(href) {
+    return new Promise(function (resolve, reject) {
+      var link = doc.createElement("link");
+      link.rel = "stylesheet";
+      link.href = href;
+      link.onload = resolve;
+      link.onerror = reject;
+      root.appendChild(link);
+    });
+  }
+
+  function setUnread(count) {
+    badge.textContent = count > 9 ? "9+" : String(count);
+    badge.hidden = !count;
+    unreadText.textContent = count ? (strings.unread || "%(count)s").replace("%(count)s", count) : "";
+  }
+
+  function load() {
+    if (!loading) {
+      var defined = new Promise(function (resolve) {
+        api._define = function (factory) {
+          delete api._define;
+          resolve(factory(api));
+        };
+      });
+      launcher.setAttribute("aria-busy", "true");
+      loading = Promise.all([
+        defined,
+        addScript(config.assets.js).then(function () { return defined; }),
+        addStyle(config.assets.css)
+      ]).then(function (done) {
+        launcher.removeAttribute("aria-busy");
+        return done[0];
+      }, function (error) {
+        launcher.removeAttribute("aria-busy");
+        loading = null;
+        throw error;
+      });
+    }
+    return loading;
+  }
+
+  function call(method) {
+    return load().then(function (ui) {
+      ui[method]();
+      return ui;
+    });
+  }
+
+  var api = {
+    version: 1,
+    config: config,
+    host: host,
+    root: root,
+    launcher: launcher,
+    transports: {},
+    remember: remember,
+    recall: recall,
+    setUnread: setUnread,
+    loadScript: addScript,
+    load: load,
+    open: function () { return call("open"); },
+    close: function () { return call("close"); },
+    toggle: function () { return call("toggle"); }
+  };
+  window.ShopChatbot = api;
+
+  launcher.addEventListener("click", function () {
+    api.toggle().catch(function () {
+      launcher.setAttribute("title", strings.errorLoad || "");
+    });
+  });
+
+  var connection = navigator.connection || {};
+  var saveData = !!connection.saveData;
+  if (!saveData) {
+    // The visitor is heading for the button: start fetching now, so the window opens at once.
+    var warm = function () { load().catch(function () {}); };
+    launcher.addEventListener("pointerenter", warm, { once: true });
+    launcher.addEventListener("focus", warm, { once: true });
+  }
+
+  function reveal() {
+    launcher.hidden = false;
+    if (recall("active") && !saveData) {
+      var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 2000); };
+      idle(function () { call("resume").catch(function () {}); }, { timeout: 8000 });
+    }
+  }
+
+  // Show the button only once its stylesheet applies, so it never flashes unstyled.
+  var sheet = root.querySelector("link");
+  if (!sheet || sheet.sheet) reveal();
+  else {
+    sheet.addEventListener("load", reveal);
+    sheet.addEventListener("error", reveal);
+  }
+})();
