@@ -76,8 +76,9 @@ class CozeProvider(HTTPProvider):
         started = False
         for attempt in (1, 2):
             token = self.auth.token()
+            attempt_events = self._stream_once(request, token)
             try:
-                for event in self._stream_once(request, token):
+                for event in attempt_events:
                     started = True
                     yield event
                 return
@@ -87,6 +88,9 @@ class CozeProvider(HTTPProvider):
                     raise
                 logger.info("coze: authentication failed, fetching a new access token")
                 self.auth.invalidate(token)
+            finally:
+                # Closes the upstream response now, not whenever the garbage collector gets to it.
+                attempt_events.close()
 
     def _stream_once(self, request: ChatRequest, token: str) -> Iterator[ProviderEvent]:
         conversation_id = self._conversation_id(request, token)
