@@ -14,3 +14,4 @@ STORAGES = {  # noqa: F405
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+WHITENOISE_AUTOREFRESH = True

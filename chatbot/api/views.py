@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 from rest_framework import exceptions, status
-from rest_framework.authentication import CSRFCheck
+from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -28,10 +28,21 @@ from chatbot.transports.builtin import sse_response
 _BODY_SLACK = 1024
 
 
+class SessionUser(BaseAuthentication):
+    """The user Django's session middleware found; CSRF is enforced by the view for everyone."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        user = getattr(request._request, "user", None)
+        if user is not None and user.is_authenticated and user.is_active:
+            return user, None
+        return None
+
+
 class ChatbotAPIView(APIView):
     """Session identity, CSRF on every unsafe method (guests included), the app's own error format."""
 
-    authentication_classes: list = []
+    # Without an authenticator DRF would replace the session's user with AnonymousUser.
+    authentication_classes = [SessionUser]
     permission_classes: list = []
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]

@@ -1,0 +1,163 @@
+"""Shared fixtures: SSE parsing of real responses, a small Oscar catalogue, customers with orders."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+
+def parse_sse(raw: bytes) -> list[tuple[str, dict]]:
+    """Events of a text/event-stream body, as (event, data) pairs."""
+    events = []
+    for block in raw.decode("utf-8").split("\n\n"):
+        if not block.strip():
+            continue
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip())
+        events.append((name, json.loads("\n".join(data))))
+    return events
+
+
+class ChatClient:
+    """A browser-like visitor: session cookie, CSRF token from a page, JSON posts."""
+
+    def __init__(self, client: Client):
+        self.client = client
+        self.csrf = self._csrf_token()
+
+    def _csrf_token(self) -> str:
+        from django.middleware.csrf import _get_new_csrf_string
+
+        token = _get_new_csrf_string()
+        self.client.cookies["csrftoken"] = token
+        return token
+
+    def post(self, path: str, data=None, **extra):
+        body = data if isinstance(data, str | bytes) else json.dumps(data if data is not None else {})
+        extra.setdefault("content_type", "application/json")
+        return self.client.post(path, body, HTTP_X_CSRFTOKEN=self.csrf, **extra)
+
+    def ask(self, text: str) -> list[tuple[str, dict]]:
+        response = self.post("/api/chatbot/messages", {"text": text})
+        assert response.status_code == 200, response.content
+        assert response["Content-Type"] == "text/event-stream; charset=utf-8"
+        return parse_sse(b"".join(response.streaming_content))
+
+    def history(self) -> dict:
+        response = self.client.get("/api/chatbot/messages")
+        assert response.status_code == 200
+        return response.json()
+
+
+def reply_text(events: list[tuple[str, dict]]) -> str:
+    return "".join(data["text"] for name, data in events if name == "delta")
+
+
+@pytest.fixture
+def chat(client) -> ChatClient:
+    client.defaults["HTTP_HOST"] = "testserver"
+    client.enforce_csrf_checks = True
+    return ChatClient(Client(enforce_csrf_checks=True))
+
+
+@pytest.fixture
+def make_chat():
+    def make() -> ChatClient:
+        return ChatClient(Client(enforce_csrf_checks=True))
+
+    return make
+
+
+CATALOGUE = [
+    ("Trail Running Shoes", "Lightweight trail running shoes with a grippy sole. Breathable mesh upper.", "89.00", 12),
+    ("Leather Hiking Boots", "Waterproof leather hiking boots with ankle support for long walks.", "129.00", 2),
+    ("Waterproof Jacket", "A packable waterproof jacket with taped seams and an adjustable hood.", "110.00", 0),
+    ("Ceramic Teapot", "A 1 litre ceramic teapot with a stainless steel infuser.", "34.50", 25),
+    ("龙井绿茶 Longjing Green Tea", "Hand-picked Longjing green tea from Hangzhou. 杭州西湖龙井，清香甘醇。", "18.00", 40),
+    ("Stainless Steel Water Bottle", "Insulated 750 ml bottle that keeps drinks cold for 24 hours.", "24.00", 8),
+]
+
+
+@pytest.fixture
+def catalogue(db):
+    from oscar.core.loading import get_model
+
+    ProductClass = get_model("catalogue", "ProductClass")
+    Product = get_model("catalogue", "Product")
+    Partner = get_model("partner", "Partner")
+    StockRecord = get_model("partner", "StockRecord")
+    product_class, _ = ProductClass.objects.get_or_create(name="Goods", defaults={"requires_shipping": True})
+    partner, _ = Partner.objects.get_or_create(name="Warehouse")
+    products = {}
+    for index, (title, description, price, stock) in enumerate(CATALOGUE):
+        product = Product.objects.create(
+            title=title, description=description, product_class=product_class, structure="standalone"
+        )
+        StockRecord.objects.create(
+            product=product,
+            partner=partner,
+            partner_sku=f"SKU-{index}",
+            price=Decimal(price),
+            price_currency="GBP",
+            num_in_stock=stock,
+        )
+        products[title] = product
+    return products
+
+
+def _order(number: str, *, user=None, guest_email: str = "", status: str = "Shipped"):
+    from django.contrib.sites.models import Site
+    from django.utils import timezone
+    from oscar.core.loading import get_model
+
+    Order = get_model("order", "Order")
+    Line = get_model("order", "Line")
+    order = Order.objects.create(
+        number=number,
+        site=Site.objects.get_current(),
+        user=user,
+        guest_email=guest_email,
+        currency="GBP",
+        total_incl_tax=Decimal("89.00"),
+        total_excl_tax=Decimal("74.17"),
+        shipping_incl_tax=Decimal("0"),
+        shipping_excl_tax=Decimal("0"),
+        shipping_method="Standard shipping",
+        status=status,
+        date_placed=timezone.now(),
+    )
+    Line.objects.create(
+        order=order,
+        title="Trail Running Shoes",
+        quantity=1,
+        line_price_incl_tax=Decimal("89.00"),
+        line_price_excl_tax=Decimal("74.17"),
+        line_price_before_discounts_incl_tax=Decimal("89.00"),
+        line_price_before_discounts_excl_tax=Decimal("74.17"),
+        partner_name="Warehouse",
+        partner_sku="SKU-0",
+        num_allocated=0,
+    )
+    return order
+
+
+@pytest.fixture
+def customers(db):
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    alice = User.objects.create_user("alice", "alice@example.com", "alice-pass")
+    bob = User.objects.create_user("bob", "bob@example.com", "bob-pass")
+    orders = {
+        "alice": _order("200001", user=alice, status="Shipped"),
+        "bob": _order("200002", user=bob, status="Pending"),
+        "guest": _order("200003", guest_email="guest@example.com", status="Being processed"),
+    }
+    return {"alice": alice, "bob": bob, "orders": orders}
