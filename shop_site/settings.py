@@ -120,9 +120,9 @@ AUTHENTICATION_BACKENDS = (
     "django.contrib.auth.backends.ModelBackend",
 )
 
-HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}
-# The simple engine searches the database directly and has no index to keep in sync; Oscar's default
-# realtime processor would warn "update is not implemented" on every product save.
+# Oscar's catalogue pages query Haystack; this engine answers them from the database (see the module).
+HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "shop_site.catalogue_search.DatabaseEngine"}}
+# There is no search index to keep in sync with product saves.
 HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
 
 LANGUAGE_CODE = "en-gb"
@@ -136,6 +136,8 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Django serves MEDIA_ROOT itself (product thumbnails) unless a web server in front does it.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

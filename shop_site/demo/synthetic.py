@@ -31,10 +31,15 @@ ADJECTIVES = (
     "Premium", "Packable", "Vintage", "Organic", "Rugged", "Minimalist", "Deluxe", "Ultralight",
 )
 COLOURS = ("Black", "Navy", "Olive", "Sand", "Red", "Blue", "Grey", "Forest Green", "Mustard", "White")
-MATERIALS = (
-    "merino wool", "organic cotton", "recycled polyester", "stainless steel", "bamboo", "oak",
-    "ceramic", "aluminium", "full-grain leather", "ripstop nylon", "linen", "silicone",
-)
+MATERIALS = {
+    "OUT": ("ripstop nylon", "recycled polyester", "aluminium", "canvas", "titanium"),
+    "FTW": ("full-grain leather", "suede", "merino wool", "recycled mesh", "natural rubber"),
+    "KIT": ("stainless steel", "cast iron", "bamboo", "ceramic", "enamelled steel"),
+    "TEA": ("Yunnan leaves", "Darjeeling leaves", "porcelain", "stoneware", "Assam leaves"),
+    "HOM": ("linen", "organic cotton", "oak", "lambswool", "rattan"),
+    "ELE": ("recycled plastic", "braided nylon", "aluminium", "silicone", "vegan leather"),
+    "CLO": ("merino wool", "organic cotton", "recycled polyester", "Gore-Tex", "fleece"),
+}
 NOUNS = {
     "OUT": ("Tent", "Bivvy Bag", "Camping Chair", "Lantern", "Dry Bag", "Hammock", "Water Filter", "Gaiters"),
     "FTW": ("Walking Boots", "Trail Shoes", "Sandals", "Slippers", "Socks", "Insoles", "Wellies", "Loafers"),
@@ -54,7 +59,8 @@ def synthetic_product(index: int) -> dict[str, Any]:
     # Different strides through each word list, so neighbouring indexes differ in every word.
     adjective = ADJECTIVES[(index * 7) % len(ADJECTIVES)]
     colour = COLOURS[(index * 3 + index // len(CATEGORIES)) % len(COLOURS)]
-    material = MATERIALS[(index * 5) % len(MATERIALS)]
+    materials = MATERIALS[category.code]
+    material = materials[(index * 5 + index // len(CATEGORIES)) % len(materials)]
     nouns = NOUNS[category.code]
     noun = nouns[(index // len(CATEGORIES)) % len(nouns)]
     title = f"{adjective} {colour} {noun}"
