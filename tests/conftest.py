@@ -80,7 +80,7 @@ CATALOGUE = [
     ("Leather Hiking Boots", "Waterproof leather hiking boots with ankle support for long walks.", "129.00", 2),
     ("Waterproof Jacket", "A packable waterproof jacket with taped seams and an adjustable hood.", "110.00", 0),
     ("Ceramic Teapot", "A 1 litre ceramic teapot with a stainless steel infuser.", "34.50", 25),
-    ("龙井绿茶 Longjing Green Tea", "Hand-picked Longjing green tea from Hangzhou. 杭州西湖龙井，清香甘醇。", "18.00", 40),
+    ("龙井绿茶 Longjing Green Tea", "Hand-picked Longjing tea from Hangzhou. 西湖龙井，清香甘醇。", "18.00", 40),
     ("Stainless Steel Water Bottle", "Insulated 750 ml bottle that keeps drinks cold for 24 hours.", "24.00", 8),
 ]
 

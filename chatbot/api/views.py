@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.utils import timezone
@@ -84,7 +85,8 @@ class ChatbotAPIView(APIView):
 
 
 class MessagesView(ChatbotAPIView):
-    """``GET``: the visitor's conversation. ``POST {"text"}``: store it and stream the reply (SSE)."""
+    """``GET``: the visitor's conversation (``?after=<id>``: only newer messages).
+    ``POST {"text"}``: store it and stream the reply (SSE)."""
 
     throttle_scope = "messages"
 
@@ -97,6 +99,15 @@ class MessagesView(ChatbotAPIView):
         if conversation is None:
             return Response({"conversation": None, "messages": []})
         messages = conversation.messages.exclude(role=Message.Role.SYSTEM).order_by("created", "id")
+        after = request.query_params.get("after")
+        if after:
+            # Polling for staff replies: only what came after the last message the widget has.
+            try:
+                pivot = conversation.messages.filter(public_id=uuid.UUID(after)).values_list("id", flat=True).first()
+            except ValueError:
+                raise BadInput("after must be a message id.", code="invalid") from None
+            if pivot is not None:
+                messages = messages.filter(id__gt=pivot)
         return Response(
             {
                 "conversation": _conversation_dict(conversation),

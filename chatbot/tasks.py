@@ -1,0 +1,42 @@
+"""Background work through Django Tasks (the django-tasks backport).
+
+With a real task backend configured (the database backend and ``manage.py db_worker`` in the demo),
+work is queued durably. A project that configured none gets django-tasks' immediate backend, which
+would run a minute-long reply inside the web request; there :func:`enqueue` runs the task on a
+daemon thread instead, so endpoints still answer at once. Replies left unfinished by a process that
+died are marked failed by :func:`chatbot.relay` the next time the conversation is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.db import close_old_connections
+from django_tasks import task_backends
+from django_tasks.backends.immediate import ImmediateBackend
+
+logger = logging.getLogger(__name__)
+
+
+def runs_inline() -> bool:
+    return isinstance(task_backends["default"], ImmediateBackend)
+
+
+def enqueue(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Queue ``task`` (a ``django_tasks.task``); never runs it inside the caller's request."""
+    if not runs_inline():
+        task.enqueue(*args, **kwargs)
+        return
+
+    def run() -> None:
+        close_old_connections()
+        try:
+            task.call(*args, **kwargs)
+        except Exception:
+            logger.exception("Background task %s failed", task.name)
+        finally:
+            close_old_connections()
+
+    threading.Thread(target=run, name=f"chatbot-{task.name}", daemon=True).start()
