@@ -115,12 +115,19 @@ def load_categories() -> dict[str, tuple[Any, Any]]:
                                     {"requires_shipping": True, "track_stock": True})
         category = Category.objects.filter(depth=1, slug=demo.slug).first()
         if category is None:
-            category = Category.add_root(name=demo.name, slug=demo.slug, description=demo.description)
+            category = _add_root_category(name=demo.name, slug=demo.slug, description=demo.description)
         elif (category.name, category.description) != (demo.name, demo.description):
             category.name, category.description = demo.name, demo.description
             category.save()
         by_code[demo.code] = (category, product_class)
     return by_code
+
+
+def _add_root_category(**fields: Any) -> Any:
+    # django-treebeard 7 moved add_root() to the manager; Oscar 4 also allows older treebeard releases.
+    if hasattr(Category.objects, "add_root"):
+        return Category.objects.add_root(instance=Category(**fields))
+    return Category.add_root(**fields)
 
 
 def load_products(categories: dict[str, tuple[Any, Any]], partner: Any) -> int:
