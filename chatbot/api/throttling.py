@@ -48,9 +48,8 @@ class VisitorRateThrottle(_ChatbotThrottle):
     scope = "chatbot_visitor"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        visitor = get_visitor(request._request, create=False)
-        if visitor is None:
-            return None
+        # A first-time visitor gets their id here, so their first message counts too.
+        visitor = get_visitor(request._request, create=True)
         return f"chatbot:throttle:visitor:{view.throttle_scope}:{visitor.key}"
 
 

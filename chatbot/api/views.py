@@ -56,8 +56,15 @@ class ChatbotAPIView(APIView):
         if not chatbot_settings.ENABLED:
             raise exceptions.NotFound()
         if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # Refuse non-JSON bodies before the CSRF check would try to parse them as a form.
+            if request.META.get("CONTENT_LENGTH") not in (None, "", "0") and not self._is_json(request):
+                raise exceptions.UnsupportedMediaType(request.content_type)
             self._enforce_csrf(request)
         super().initial(request, *args, **kwargs)
+
+    @staticmethod
+    def _is_json(request: Request) -> bool:
+        return request.content_type.split(";")[0].strip().lower() == "application/json"
 
     def _enforce_csrf(self, request: Request) -> None:
         # DRF checks CSRF for logged-in users only; a guest's chat must be protected the same way.

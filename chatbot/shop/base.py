@@ -92,7 +92,9 @@ class ShopAdapter:
         return []
 
     def order_lookup(self, number: str, email: str) -> OrderInfo | None:
-        """The order with this number only if it was placed with this email (case-insensitive)."""
+        """The guest order with this number, only if it was placed with this email (case-insensitive).
+
+        Orders placed from an account are not returned: their owner signs in to see them."""
         return None
 
     def policies(self) -> list[Policy]:

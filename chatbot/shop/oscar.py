@@ -85,8 +85,9 @@ class OscarShop(ShopAdapter):
         if not number or not email:
             return None
         Order = get_model("order", "Order")
-        order = Order.objects.filter(number=number).select_related("user").prefetch_related("lines").first()
-        if order is None or (order.email or "").strip().casefold() != email.casefold():
+        # Only guest orders: an order placed from an account is shown to that account, signed in.
+        order = Order.objects.filter(number=number, user__isnull=True).prefetch_related("lines").first()
+        if order is None or (order.guest_email or "").strip().casefold() != email.casefold():
             return None
         return self._order(order, owner_view=False)
 
