@@ -1,0 +1,96 @@
+"""``manage.py chatbot_check``: what is configured for each provider, and whether it answers.
+
+Secrets are never printed, only "set" or "missing". The reachability part is the same code as the
+health endpoint (:func:`chatbot.health.run_checks`). Exits non-zero when anything failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import ERROR, CheckMessage
+from django.core.management.base import BaseCommand, CommandError
+
+from chatbot.checks import check_settings
+from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ChatbotConfigurationError
+from chatbot.health import run_checks
+from chatbot.providers import BUILTIN_PROVIDERS, get_provider, provider_class
+from chatbot.providers.base import Provider
+
+
+class Command(BaseCommand):
+    help = "Check the chat assistant's settings and whether its providers and services answer."
+    # The command reports configuration errors itself instead of refusing to start because of them.
+    requires_system_checks: list[str] = []
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.failures = 0
+        shown_ids: set[str] = set()
+        active = chatbot_settings.PROVIDER
+        names = list(BUILTIN_PROVIDERS)
+        if active not in names:
+            names.append(active)
+        for name in names:
+            shown_ids |= self.report_provider(name, active=name == active)
+
+        others = [m for m in check_settings() if m.id not in shown_ids]
+        self.stdout.write(self.style.MIGRATE_HEADING("Settings"))
+        if not others:
+            self.stdout.write("  ok")
+        for message in others:
+            self.write_message(message)
+
+        self.stdout.write(self.style.MIGRATE_HEADING("Health (as GET /api/chatbot/health reports it)"))
+        health = run_checks()
+        for check, result in health["checks"].items():
+            self.write_outcome(check, result["ok"], result["detail"])
+
+        if self.failures:
+            raise CommandError(f"chatbot_check found {self.failures} problem(s).")
+        self.stdout.write(self.style.SUCCESS("Everything is configured and answering."))
+
+    def report_provider(self, name: str, *, active: bool) -> set[str]:
+        label = f"Provider {name}" + (" (in use)" if active else "")
+        self.stdout.write(self.style.MIGRATE_HEADING(label))
+        try:
+            cls = provider_class(name)
+        except ChatbotConfigurationError as exc:
+            self.stdout.write(self.style.ERROR(f"  cannot be loaded: {exc}"))
+            self.failures += 1
+            return set()
+        is_configured = getattr(cls, "is_configured", None)
+        if not active and is_configured is None:
+            self.stdout.write("  not in use")
+            return set()
+        if not active and not is_configured(chatbot_settings):
+            self.stdout.write("  not configured")
+            return set()
+        provider: Provider = get_provider() if active else cls(chatbot_settings)
+        for key, value in provider.describe().items():
+            if key != "provider":
+                self.stdout.write(f"  {key}: {value}")
+        system_checks = getattr(cls, "system_checks", None)
+        messages = system_checks(chatbot_settings) if system_checks else []
+        for message in messages:
+            self.write_message(message)
+        if not active:
+            # The active provider is checked with the health checks below, like the endpoint does.
+            result = provider.health()
+            self.write_outcome("answers", result.ok, result.detail)
+        return {m.id for m in messages if m.id}
+
+    def write_message(self, message: CheckMessage) -> None:
+        is_error = message.level >= ERROR
+        if is_error:
+            self.failures += 1
+        style = self.style.ERROR if is_error else self.style.WARNING
+        self.stdout.write(style(f"  {message.id}: {message.msg}"))
+        if message.hint:
+            self.stdout.write(f"    hint: {message.hint}")
+
+    def write_outcome(self, label: str, ok: bool, detail: str) -> None:
+        if not ok:
+            self.failures += 1
+        status = self.style.SUCCESS("ok") if ok else self.style.ERROR("FAILED")
+        self.stdout.write(f"  {label}: {status}" + (f" ({detail})" if detail else ""))
