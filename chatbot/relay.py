@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError, ProviderError
-from chatbot.handoff import asks_for_human, request_handoff
+from chatbot.handoff import asks_for_human, bot_answers, handoff_notice, request_handoff
 from chatbot.identity import Visitor
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
@@ -35,12 +35,6 @@ from chatbot.stops import stop_watcher
 logger = logging.getLogger(__name__)
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-HANDOFF_NOTICE = {
-    "en": "I've asked a member of our team to join. They will reply here as soon as they can; "
-    "you can keep writing in the meantime.",
-    "zh-hans": "已为您转接人工客服，工作人员会尽快在这里回复您。您可以继续留言。",
-}
 
 
 class ReplyInProgress(ChatbotError):
@@ -103,12 +97,12 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
             language=language,
             ui_language=translation.get_language() or "en",
         )
-        if asks_for_human(text) or conversation.state != Conversation.State.BOT:
+        if asks_for_human(text) or not bot_answers(conversation):
             if request_handoff(conversation):
                 turn.notice = Message.objects.create(
                     conversation=conversation,
                     role=Message.Role.ASSISTANT,
-                    text=HANDOFF_NOTICE["zh-hans" if language == "zh-hans" else "en"],
+                    text=handoff_notice(language),
                 )
         else:
             turn.reply = Message.objects.create(
