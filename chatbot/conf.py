@@ -27,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "SHOP_ID": "",
     "SSO_SECRET": "",
     "WEBHOOK_SECRET": "",
+    # Data sync to chatbot-node (chatbot.sync)
+    "SYNC_PATH": "/api/coze/bot/updateDataset/{kind}",
+    "WEBHOOK_PATH": "/api/webhooks/shop",
+    # Seconds before each retry of a failed webhook delivery; one more attempt than delays.
+    "WEBHOOK_RETRY_DELAYS": [10, 60, 300, 1800, 7200],
     # Coze
     "COZE_API_BASE": "https://api.coze.cn",
     "COZE_BOT_ID": "",
@@ -70,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_EMAILS": [],
     "BUSINESS_HOURS": None,
     "RETENTION_DAYS": 365,
+    # Absolute base URL for links in staff emails (e.g. "https://shop.example.com"); when empty the
+    # current Site's domain is used if django.contrib.sites is installed.
+    "SITE_URL": "",
 }
 
 
@@ -130,6 +138,9 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "STREAM_CHAT_BASE_URL": ("STREAM_CHAT_BASE_URL", str),
     "CHATBOT_RATE_LIMITS": ("RATE_LIMITS", str),
     "CHATBOT_STAFF_EMAILS": ("STAFF_EMAILS", lambda v: [e.strip() for e in v.split(",") if e.strip()]),
+    "CHATBOT_WEBHOOK_PATH": ("WEBHOOK_PATH", str),
+    "CHATBOT_SITE_URL": ("SITE_URL", str),
+    "CHATBOT_RETENTION_DAYS": ("RETENTION_DAYS", int),
     "CHATBOT_LOCAL_STREAM_DELAY": ("LOCAL_STREAM_DELAY", float),
 }
 

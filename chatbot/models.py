@@ -133,3 +133,69 @@ class Message(models.Model):
             if self.error_code:
                 data["error"] = self.error_code
         return data
+
+
+class SyncState(models.Model):
+    """Progress and outcome of ``chatbot_sync`` for one kind of data, so a failed run can resume."""
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", _("Products")
+        ORDERS = "orders", _("Orders")
+        CUSTOMERS = "customers", _("Customers")
+
+    class Result(models.TextChoices):
+        NEVER = "never", _("Never run")
+        RUNNING = "running", _("Running")
+        OK = "ok", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, unique=True)
+    #: The id of the last record chatbot-node accepted in the current pass; 0 before the first batch.
+    cursor = models.BigIntegerField(default=0)
+    #: Batches and records accepted in the current (or last) pass.
+    batches_sent = models.PositiveIntegerField(default=0)
+    records_sent = models.PositiveIntegerField(default=0)
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.NEVER)
+    last_error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: When a pass last reached the end without error.
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("data sync")
+        verbose_name_plural = _("data syncs")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_result_display()}"
+
+
+class WebhookDelivery(models.Model):
+    """One change event pushed to chatbot-node, with its delivery attempts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RETRYING = "retrying", _("Retrying")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(max_length=64, db_index=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.get_status_display()})"
