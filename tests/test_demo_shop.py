@@ -149,6 +149,10 @@ def test_storefront_pages_render_through_the_layout_with_the_chat_widget(client)
         # The project's layout is the one that puts {% chatbot_widget %} on the page.
         assert str(PROJECT_LAYOUT) in origins, url
     assert "{% chatbot_widget %}" in PROJECT_LAYOUT.read_text()
+    # The footer links every policy page.
+    home = client.get("/", follow=True).content.decode()
+    for url in ("/shipping/", "/returns/", "/payment/", "/privacy/"):
+        assert f'href="{url}"' in home
 
 
 @pytest.mark.django_db
