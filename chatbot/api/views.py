@@ -150,6 +150,10 @@ class FeedbackView(ChatbotAPIView):
         serializer = FeedbackInSerializer(data=self.json_body(request, max_text=2000))
         serializer.is_valid(raise_exception=True)
         visitor = self.visitor(request, create=False)
+        try:
+            message_id = uuid.UUID(message_id)
+        except ValueError:
+            raise exceptions.NotFound() from None
         if visitor is None:
             raise exceptions.NotFound()
         message = (
