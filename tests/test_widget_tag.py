@@ -48,7 +48,7 @@ def test_renders_launcher_config_and_deferred_loader():
     assert re.search(r'<script src="/static/chatbot/loader\.js" defer></script>', html)
     assert '<link rel="stylesheet" href="/static/chatbot/loader.css">' in html
     # The chat UI itself is not on the page: only its address, for the loader.
-    assert "chat.js\"" not in html.replace('"js": "/static/chatbot/chat.js"', "")
+    assert 'chat.js"' not in html.replace('"js": "/static/chatbot/chat.js"', "")
     assert "style=" not in html, "inline style attributes would need 'unsafe-inline' under a CSP"
     assert "<script>" not in html, "no inline script that executes"
 
