@@ -184,3 +184,39 @@ def test_chunk_text_keeps_every_character():
     text = "Hello there, 这是一个很长很长很长很长很长很长很长很长的中文句子。 end"
     pieces = chunk_text(text, size=8)
     assert "".join(pieces) == text and all(len(p) <= 8 for p in pieces)
+
+
+# -- through the chat API -------------------------------------------------------------------------
+
+
+def test_chat_api_streams_the_reply_and_keeps_the_conversation_id(node, provider, chat):
+    from chatbot.models import Conversation
+
+    events = chat.ask("Do you ship to Leeds?")
+    assert [name for name, _ in events] == ["message", "delta", "delta", "delta", "done"]
+    assert events[-1][1]["text"] == "Hello, we ship within 2 days." and events[-1][1]["status"] == "done"
+    conversation = Conversation.objects.get()
+    assert conversation.provider_state == {"conversationId": "conv-42"}
+    assert conversation.provider == "chatbot_node"
+    chat.ask("And to Paris?")
+    assert node.requests[-1].json["conversationId"] == "conv-42"
+    assert node.problems == []
+
+
+def test_chat_api_chinese_split_across_packets(node, provider, chat):
+    from tests.conftest import reply_text
+
+    node.scenario = "chinese"
+    node.reply = ["您好！", "星期三发货。"]
+    assert reply_text(chat.ask("什么时候发货？")) == "您好！星期三发货。"
+
+
+def test_chat_api_error_mid_stream_keeps_the_partial_reply(node, provider, chat):
+    from chatbot.models import Message
+
+    node.scenario = "error_event"
+    events = chat.ask("Hi")
+    assert events[-1][0] == "error" and events[-1][1]["code"] == "upstream_error"
+    assert events[-1][1]["message"]
+    reply = Message.objects.get(role="assistant")
+    assert reply.status == "error" and reply.text == "Hello"

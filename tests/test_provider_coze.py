@@ -260,3 +260,31 @@ def test_system_checks(settings, tmp_path):
         COZE_PRIVATE_KEY_FILE=missing,
     ) == {"chatbot.E022", "chatbot.E024"}
     assert ids(COZE_CLIENT_ID="c", COZE_PUBLIC_KEY_ID="k", COZE_PRIVATE_KEY_FILE="") == {"chatbot.E023"}
+
+
+# -- through the chat API -------------------------------------------------------------------------
+
+
+def test_chat_api_streams_answers_and_stores_follow_ups(coze, provider, chat):
+    from chatbot.models import Conversation
+
+    events = chat.ask("星期几？")
+    assert [name for name, _ in events][:3] == ["message", "delta", "delta"]
+    done = events[-1][1]
+    assert events[-1][0] == "done" and done["text"] == "2024 年 10 月 1 日是星期三。"
+    assert done["suggestions"] == ["How long is delivery?", "Can I return it?"]
+    assert Conversation.objects.get().provider_state["conversation_id"] == CONVERSATION_ID
+    chat.ask("谢谢")
+    assert coze.paths().count("/v1/conversation/create") == 1
+    assert coze.problems == []
+
+
+def test_chat_api_reports_a_busy_conversation(coze, provider, chat):
+    coze.scenario = "busy"
+    events = chat.ask("Hi")
+    assert events[-1][0] == "error" and events[-1][1]["code"] == "upstream_busy"
+
+
+def test_chat_api_asking_for_a_human_never_reaches_coze(coze, provider, chat):
+    chat.ask("转人工")
+    assert coze.requests == []

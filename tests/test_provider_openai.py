@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -258,3 +261,89 @@ def test_system_checks(settings):
     assert ids(OPENAI_BASE_URL="https://api.openai.com/v1", OPENAI_API_KEY="") == {"chatbot.E032"}
     assert ids(OPENAI_BASE_URL="http://x/v1", OPENAI_MAX_TOOL_ROUNDS=-1) == {"chatbot.E034"}
     assert ids(OPENAI_BASE_URL="http://x/v1", OPENAI_MAX_TOOL_ROUNDS=3) == set()
+
+
+# -- through the chat API, with the real Oscar shop -------------------------------------------------
+
+
+def tool_results(llm) -> list[dict]:
+    return [json.loads(m["content"]) for m in llm.completions[-1]["messages"] if m["role"] == "tool"]
+
+
+def test_chat_api_answers_from_the_oscar_catalogue(llm, provider, chat, catalogue):
+    from tests.conftest import reply_text
+
+    llm.script = [tool_answer(("search_products", {"query": "teapot"})), text_answer("We have a ", "teapot.")]
+    events = chat.ask("Do you sell teapots?")
+    assert reply_text(events) == "We have a teapot."
+    assert tool_results(llm)[0]["products"][0]["title"] == "Ceramic Teapot"
+    done = events[-1][1]
+    assert events[-1][0] == "done" and done["products"][0]["title"] == "Ceramic Teapot"
+
+
+def test_chat_api_logged_in_customer_sees_only_their_orders(llm, provider, chat, customers):
+    chat.client.force_login(customers["alice"])
+    llm.script = [
+        tool_answer(("order_status", {})),
+        tool_answer(("order_status", {"order_number": "200002", "email": "bob@example.com"})),
+        text_answer("Your order has shipped."),
+    ]
+    chat.ask("Where is my order?")
+    mine, bobs = tool_results(llm)
+    assert [o["number"] for o in mine["orders"]] == ["200001"]
+    assert "orders" not in bobs
+
+
+def test_chat_api_guest_order_lookup(llm, provider, chat, customers):
+    llm.script = [
+        tool_answer(("order_status", {"order_number": "200003", "email": "someone@example.com"})),
+        tool_answer(("order_status", {"order_number": "200003", "email": "guest@example.com"})),
+        text_answer("It is being processed."),
+    ]
+    chat.ask("Order 200003?")
+    wrong, right = tool_results(llm)
+    assert "orders" not in wrong
+    assert right["orders"][0]["status"] == "Being processed"
+
+
+def test_chat_api_rate_limit_is_an_error_event(llm, provider, chat):
+    llm.status = (429, {"error": {"message": "slow down"}}, {"Retry-After": "5"})
+    events = chat.ask("Hi")
+    assert events[-1] == ("error", {**events[-1][1], "code": "upstream_rate_limited"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chat_api_disconnect_closes_the_upstream_stream(llm, provider, live_server):
+    from chatbot.models import Message
+    from chatbot.signals import reply_finished
+
+    finished = threading.Event()
+
+    def on_finished(**kwargs):
+        finished.set()
+
+    reply_finished.connect(on_finished, weak=False)
+    llm.script = [[chunk({"content": "Hel"}), "pause", "flood"]]
+    url = urlsplit(live_server.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    csrf = "c" * 32
+    conn.request(
+        "POST", "/api/chatbot/messages", body=json.dumps({"text": "Hi"}),
+        headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Cookie": f"csrftoken={csrf}",
+                 "Referer": live_server.url + "/"},
+    )
+    response = conn.getresponse()
+    received = b""
+    while b'"Hel"' not in received:
+        received += response.read1(4096)
+    # The visitor closes the tab; the model keeps talking until someone hangs up on it.
+    response.close()
+    conn.close()
+    llm.proceed.set()
+    try:
+        assert llm.client_gone.wait(10), "the upstream stream was never closed"
+        assert finished.wait(10)
+    finally:
+        reply_finished.disconnect(on_finished)
+    reply = Message.objects.get(role="assistant")
+    assert reply.status == "stopped" and reply.text.startswith("Hel")

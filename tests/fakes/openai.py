@@ -2,12 +2,14 @@
 
 Each completion request takes the next answer from ``script`` (the last one repeats). An answer is a
 list of steps: chunk dicts are sent as ``data:`` events, bytes are sent raw, and the strings
-"cut", "hang", "long" and "no-done" change how the stream ends.
+"cut", "hang", "long" and "no-done" change how the stream ends; "pause" waits for ``proceed`` and
+"flood" then keeps sending text until the client hangs up.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from tests.fakes.server import FakeHandler, FakeServer, Recorded, sse
@@ -59,6 +61,7 @@ class FakeOpenAI(FakeServer):
         self.status: tuple[int, dict[str, Any], dict[str, str]] | None = None
         self.refuse_tools = False
         self.completions: list[dict[str, Any]] = []
+        self.proceed = threading.Event()
 
     def handle(self, handler: FakeHandler, request: Recorded) -> None:
         expected = f"Bearer {self.api_key}" if self.api_key else None
@@ -103,6 +106,12 @@ class FakeOpenAI(FakeServer):
             if step == "long":
                 handler.wait_for_client_to_leave()
                 return
+            if step == "pause":
+                self.proceed.wait()
+                continue
+            if step == "flood":
+                self._flood(handler)
+                return
             if step == "no-done":
                 handler.end_stream()
                 return
@@ -110,3 +119,11 @@ class FakeOpenAI(FakeServer):
             handler.write(data, piece=self.piece)
         handler.write(b"data: [DONE]\n\n")
         handler.end_stream()
+
+    def _flood(self, handler: FakeHandler) -> None:
+        try:
+            while not self.release.is_set():
+                handler.write(sse(chunk({"content": "."})))
+        except OSError:
+            self.client_gone.set()
+        handler.close_connection = True
