@@ -1,5 +1,23 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core.signals import request_started, setting_changed
 from django.utils.translation import gettext_lazy as _
+
+
+def _stream_bootstrap(**kwargs: Any) -> None:
+    # Imported here: the Stream SDK is loaded by the first request a server handles, never by
+    # management commands such as migrate.
+    from chatbot.transports.stream_bootstrap import on_first_request
+
+    on_first_request(**kwargs)
+
+
+def _stream_rearm(**kwargs: Any) -> None:
+    if kwargs.get("setting") == "CHATBOT":
+        from chatbot.transports.stream_bootstrap import rearm
+
+        rearm(**kwargs)
 
 
 class ChatbotConfig(AppConfig):
@@ -10,3 +28,7 @@ class ChatbotConfig(AppConfig):
     def ready(self) -> None:
         # Registers system checks and signal receivers; nothing here touches the network or the database.
         from chatbot import checks, identity  # noqa: F401
+
+        # Stream's assistant user is set up lazily, in the background, once the site serves requests.
+        request_started.connect(_stream_bootstrap, dispatch_uid="chatbot.stream_bootstrap")
+        setting_changed.connect(_stream_rearm, dispatch_uid="chatbot.stream_rearm")

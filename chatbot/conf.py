@@ -49,6 +49,14 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_CHAT_API_KEY": "",
     "STREAM_CHAT_API_SECRET": "",
     "STREAM_CHAT_BASE_URL": "",
+    # Prefix of every Stream user and channel id, so several shops can share one Stream app.
+    "STREAM_CHAT_ID_PREFIX": "shop",
+    "ASSISTANT_IMAGE": "",
+    # Visitor tokens are short-lived; the widget asks for a new one before this runs out.
+    "STREAM_CHAT_TOKEN_TTL": 1800,
+    "STREAM_CHAT_TIMEOUT": 6.0,
+    # Seconds between partial updates of a streaming reply (Stream allows ~1000 updates/min per app).
+    "STREAM_CHAT_UPDATE_INTERVAL": 0.5,
     # Upstream HTTP
     "CONNECT_TIMEOUT": 5.0,
     "READ_TIMEOUT": 60.0,
@@ -136,6 +144,9 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "STREAM_CHAT_API_KEY": ("STREAM_CHAT_API_KEY", str),
     "STREAM_CHAT_API_SECRET": ("STREAM_CHAT_API_SECRET", str),
     "STREAM_CHAT_BASE_URL": ("STREAM_CHAT_BASE_URL", str),
+    "STREAM_CHAT_ID_PREFIX": ("STREAM_CHAT_ID_PREFIX", str),
+    "CHATBOT_ASSISTANT_NAME": ("ASSISTANT_NAME", str),
+    "CHATBOT_ASSISTANT_IMAGE": ("ASSISTANT_IMAGE", str),
     "CHATBOT_RATE_LIMITS": ("RATE_LIMITS", str),
     "CHATBOT_STAFF_EMAILS": ("STAFF_EMAILS", lambda v: [e.strip() for e in v.split(",") if e.strip()]),
     "CHATBOT_WEBHOOK_PATH": ("WEBHOOK_PATH", str),

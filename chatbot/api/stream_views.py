@@ -1,0 +1,122 @@
+"""The Stream Chat endpoints the widget calls: a session-bound token, and posting the visitor's text."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from django.utils import timezone, translation
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chatbot.api.errors import MessageTooLong
+from chatbot.api.serializers import MessageInSerializer
+from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
+from chatbot.api.views import ChatbotAPIView
+from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ChatbotError
+from chatbot.models import Message
+from chatbot.relay import begin_turn, open_conversation
+from chatbot.tasks import enqueue
+from chatbot.transports.stream import (
+    CHANNEL_TYPE,
+    StreamDisabled,
+    StreamRateLimited,
+    call,
+    channel_for,
+    ensure_channel,
+    stream_enabled,
+    upsert_user,
+    visitor_token,
+    visitor_user,
+    visitor_user_id,
+)
+from chatbot.transports.stream_relay import stream_reply, sweep_stale_replies
+
+
+class StreamAPIView(ChatbotAPIView):
+    """503 with a reason when Stream is off or down; a ``Retry-After`` when it is rate limited."""
+
+    def get_throttles(self) -> list:
+        return [VisitorRateThrottle(), IPRateThrottle()]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if not stream_enabled():
+            raise StreamDisabled()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, StreamRateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+
+
+class StreamTokenView(StreamAPIView):
+    """``POST``: a Stream token for the session's visitor. The body (``userId``, ``userRole``) is ignored:
+    identity comes from the session only."""
+
+    throttle_scope = "stream_token"
+
+    def post(self, request: Request) -> Response:
+        visitor = self.visitor(request)
+        conversation = open_conversation(visitor, create=True)
+        upsert_user(visitor_user(visitor))
+        channel_id = ensure_channel(conversation, visitor)
+        token, expires = visitor_token(visitor)
+        return Response(
+            {
+                "token": token,
+                "userId": visitor_user_id(visitor),
+                "apiKey": chatbot_settings.STREAM_CHAT_API_KEY,
+                "channelType": CHANNEL_TYPE,
+                "channelId": channel_id,
+                "expiresAt": datetime.datetime.fromtimestamp(expires, tz=datetime.UTC).isoformat(),
+            }
+        )
+
+
+class StreamMessageView(StreamAPIView):
+    """``POST {"text"}``: post it to the visitor's channel as the visitor and queue the reply (202)."""
+
+    throttle_scope = "messages"
+
+    def post(self, request: Request) -> Response:
+        max_length = chatbot_settings.MAX_MESSAGE_LENGTH
+        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))
+        serializer.is_valid(raise_exception=True)
+        text = serializer.validated_data["text"]
+        if len(text) > max_length:
+            raise MessageTooLong()
+        visitor = self.visitor(request)
+        sweep_stale_replies()
+        stream_id = str(uuid.uuid4())
+        # The question is stored first, under its Stream id: when Stream's webhook reports the same
+        # message, the row is already there and the webhook knows not to answer it a second time.
+        turn = begin_turn(visitor, text, external_id=stream_id)
+        try:
+            ensure_channel(turn.conversation, visitor)
+            channel = channel_for(turn.conversation)
+            call(
+                "send message",
+                channel.send_message,
+                {"id": stream_id, "text": turn.question.text},
+                visitor_user_id(visitor),
+            )
+        except ChatbotError as exc:
+            # The text never reached the chat: the widget gives it back to the visitor to send again.
+            for message in (turn.reply, turn.notice):
+                if message is not None:
+                    Message.objects.filter(pk=message.pk).update(
+                        status=Message.Status.ERROR, error_code=exc.code, updated=timezone.now()
+                    )
+            raise
+        answer = turn.reply or turn.notice
+        if answer is not None:
+            enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en")
+        return Response(
+            {"messageId": stream_id, "replyId": str(answer.public_id) if answer else None},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -1,0 +1,256 @@
+"""The Stream Chat transport: the server side of the visitor's Stream connection.
+
+Everything here goes through the ``stream-chat`` SDK with the server secret, which never leaves the
+server. Visitors get short-lived user tokens for their own id only; ids are derived from the session's
+:class:`~chatbot.identity.Visitor`, never from anything the browser sends.
+
+Outbound calls are kept to what changed: a user is upserted only when its data differs from what was
+last sent (a hash in Django's cache), and a conversation's channel is created once and remembered in
+``Conversation.stream_channel_id``, so a returning visitor's token costs no call to Stream at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+from stream_chat import StreamChat
+from stream_chat.base.exceptions import StreamAPIException
+
+from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ChatbotError
+from chatbot.identity import Visitor
+from chatbot.models import Conversation
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_TYPE = "messaging"
+_MAX_ID = 64
+_USER_CACHE_SECONDS = 24 * 3600
+_ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+
+T = TypeVar("T")
+
+
+class StreamError(ChatbotError):
+    """Stream answered with an error we do not expect (bad input, permissions)."""
+
+    code = "stream_error"
+    default_message = _("The live chat could not take that message. Please try again.")
+    status = 502
+
+
+class StreamDisabled(ChatbotError):
+    code = "stream_disabled"
+    default_message = _("Live chat is not switched on for this shop.")
+    status = 503
+
+
+class StreamUnavailable(ChatbotError):
+    """Stream could not be reached, timed out, or failed on its side (5xx)."""
+
+    code = "stream_unavailable"
+    default_message = _("The live chat service is unavailable right now. Please try again in a moment.")
+    status = 503
+
+
+class StreamRateLimited(StreamUnavailable):
+    code = "stream_rate_limited"
+    default_message = _("The live chat is very busy right now. Please try again in a moment.")
+    #: Stream's 429 carries no reset time in the SDK's exception; a minute is its window.
+    retry_after = 60
+
+
+def stream_enabled() -> bool:
+    conf = chatbot_settings
+    return bool(conf.STREAM_CHAT_ENABLED and conf.STREAM_CHAT_API_KEY and conf.STREAM_CHAT_API_SECRET)
+
+
+# -- the client -------------------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _client_options() -> tuple[str, str, str, float]:
+    conf = chatbot_settings
+    return (
+        conf.STREAM_CHAT_API_KEY,
+        conf.STREAM_CHAT_API_SECRET,
+        conf.STREAM_CHAT_BASE_URL or "",
+        float(conf.STREAM_CHAT_TIMEOUT),
+    )
+
+
+def get_client() -> StreamChat:
+    """The SDK client for this thread: its ``requests.Session`` is not documented as thread-safe."""
+    if not stream_enabled():
+        raise StreamDisabled()
+    options = _client_options()
+    cached = getattr(_local, "client", None)
+    if cached is None or cached[0] != options:
+        key, secret, base_url, timeout = options
+        kwargs = {"base_url": base_url} if base_url else {}
+        cached = (options, StreamChat(api_key=key, api_secret=secret, timeout=timeout, **kwargs))
+        _local.client = cached
+    return cached[1]
+
+
+def call(operation: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one SDK call, turning its failures into the app's typed errors (details go to the log)."""
+    try:
+        return fn(*args, **kwargs)
+    except StreamAPIException as exc:
+        code = getattr(exc, "error_code", None)  # absent when the body was not JSON (a proxy's 502)
+        logger.warning("Stream %s failed: HTTP %s, code %s", operation, exc.status_code, code)
+        if exc.status_code == 429 or code == 9:
+            raise StreamRateLimited(f"{operation}: 429") from exc
+        if exc.status_code >= 500 or exc.status_code == 408:
+            raise StreamUnavailable(f"{operation}: HTTP {exc.status_code}") from exc
+        error = StreamError(f"{operation}: HTTP {exc.status_code} code {code}")
+        error.stream_code = code
+        error.stream_message = getattr(exc, "error_message", "")
+        raise error from exc
+    except requests.RequestException as exc:
+        logger.warning("Stream %s failed: %s", operation, type(exc).__name__)
+        raise StreamUnavailable(f"{operation}: {type(exc).__name__}") from exc
+
+
+def stream_health() -> tuple[bool, str]:
+    """``(ok, detail)`` for the health check: one cheap authenticated call."""
+    try:
+        client = get_client()
+        call("app settings", client.get_app_settings)
+    except StreamRateLimited:
+        return True, "rate limited"
+    except ChatbotError as exc:
+        return False, exc.code
+    return True, "ok"
+
+
+# -- ids --------------------------------------------------------------------------------------------
+
+
+def _prefix() -> str:
+    prefix = _ID_UNSAFE.sub("-", str(chatbot_settings.STREAM_CHAT_ID_PREFIX or "shop").lower()).strip("-")
+    return prefix[:20] or "shop"
+
+
+def _bounded(value: str) -> str:
+    # Stream ids are at most 64 characters of a-z, 0-9, @, _ and -; a long id keeps a readable head.
+    value = _ID_UNSAFE.sub("-", value.lower())
+    if len(value) <= _MAX_ID:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:24]
+    return f"{value[: _MAX_ID - 25]}-{digest}"
+
+
+def assistant_id() -> str:
+    return _bounded(f"{_prefix()}-assistant")
+
+
+def visitor_user_id(visitor: Visitor) -> str:
+    return _bounded(f"{_prefix()}-{visitor.key}")
+
+
+def visitor_channel_id(visitor: Visitor) -> str:
+    return _bounded(f"{_prefix()}-support-{visitor.key}")
+
+
+def message_id_for(public_id: Any) -> str:
+    """Our own ids for the messages we write, so a retried call can never post a message twice."""
+    return str(public_id)
+
+
+def visitor_for(conversation: Conversation) -> Visitor:
+    return Visitor(user=conversation.user, guest_id=conversation.guest_id)
+
+
+# -- users ------------------------------------------------------------------------------------------
+
+
+def assistant_user() -> dict[str, Any]:
+    conf = chatbot_settings
+    # "user" is Stream's least-privileged role that can still post in the channels it is a member of.
+    data: dict[str, Any] = {"id": assistant_id(), "name": str(conf.ASSISTANT_NAME), "role": "user"}
+    if conf.ASSISTANT_IMAGE:
+        data["image"] = str(conf.ASSISTANT_IMAGE)
+    return data
+
+
+def visitor_user(visitor: Visitor) -> dict[str, Any]:
+    # No email or other personal data: the name the widget shows is all Stream needs.
+    return {"id": visitor_user_id(visitor), "name": visitor.display_name, "role": "user"}
+
+
+def _user_cache_key(user_id: str) -> str:
+    key, _secret, base_url, _timeout = _client_options()
+    app = hashlib.sha256(f"{key}|{base_url}".encode()).hexdigest()[:16]
+    return f"chatbot:stream:user:{app}:{user_id}"
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+_upsert_lock = threading.Lock()
+
+
+def upsert_user(data: dict[str, Any], *, force: bool = False) -> bool:
+    """Upsert ``data`` unless the same data was upserted already; True when a call was made."""
+    key = _user_cache_key(data["id"])
+    digest = _digest(data)
+    if not force and cache.get(key) == digest:
+        return False
+    with _upsert_lock:
+        # Whoever waited on the lock may find the work done (the background bootstrap, another tab).
+        if not force and cache.get(key) == digest:
+            return False
+        call("upsert user", get_client().upsert_user, data)
+        cache.set(key, digest, _USER_CACHE_SECONDS)
+    return True
+
+
+def ensure_assistant(*, force: bool = False) -> bool:
+    return upsert_user(assistant_user(), force=force)
+
+
+# -- channels and tokens ----------------------------------------------------------------------------
+
+
+def ensure_channel(conversation: Conversation, visitor: Visitor) -> str:
+    """The visitor's channel (members: visitor and assistant), created on first use and remembered."""
+    channel_id = visitor_channel_id(visitor)
+    if conversation.stream_channel_id == channel_id:
+        return channel_id
+    ensure_assistant()
+    upsert_user(visitor_user(visitor))
+    member = visitor_user_id(visitor)
+    data = {"members": [member, assistant_id()], "name": str(chatbot_settings.ASSISTANT_NAME)}
+    channel = get_client().channel(CHANNEL_TYPE, channel_id, data=data)
+    # Get-or-create: an existing channel (an earlier conversation) is returned as it is.
+    call("create channel", channel.create, assistant_id())
+    Conversation.objects.filter(pk=conversation.pk).update(stream_channel_id=channel_id)
+    conversation.stream_channel_id = channel_id
+    return channel_id
+
+
+def visitor_token(visitor: Visitor) -> tuple[str, int]:
+    """A token for this visitor only, and its expiry (Unix time). No network call."""
+    now = int(time.time())
+    expires = now + int(chatbot_settings.STREAM_CHAT_TOKEN_TTL)
+    # iat a few seconds back: Stream refuses a token "used before issued at" when clocks differ slightly.
+    token = get_client().create_token(visitor_user_id(visitor), exp=expires, iat=now - 5)
+    return token, expires
+
+
+def channel_for(conversation: Conversation) -> Any:
+    return get_client().channel(CHANNEL_TYPE, conversation.stream_channel_id)

@@ -1,0 +1,217 @@
+"""Writing the assistant's reply into the visitor's Stream channel, the way Stream's AI UI expects it.
+
+The sequence for one reply: ``ai_indicator.update`` THINKING, an empty ``ai_generated`` message from
+the assistant, GENERATING when the first text arrives, partial updates of the message throttled by
+time, one unconditional final update, then ``ai_indicator.clear`` (or AI_STATE_ERROR with a readable
+message). The provider side is :func:`chatbot.relay.relay_reply`; this module only consumes its events.
+
+Every message we write carries our own id (the reply's ``public_id``), so a retried task updates the
+message it created instead of posting a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ChatbotError
+from chatbot.models import Message
+from chatbot.relay import Turn, answer_language, relay_reply
+from chatbot.transports.stream import (
+    StreamError,
+    StreamRateLimited,
+    StreamUnavailable,
+    assistant_id,
+    call,
+    channel_for,
+    get_client,
+    message_id_for,
+    visitor_for,
+)
+
+logger = logging.getLogger(__name__)
+
+THINKING = "AI_STATE_THINKING"
+GENERATING = "AI_STATE_GENERATING"
+ERROR = "AI_STATE_ERROR"
+# Back-off after a 429 or outage on a partial update; the final update is retried separately.
+_PARTIAL_BACKOFF = 5.0
+_FINAL_ATTEMPTS = 3
+
+
+class ReplyWriter:
+    """One assistant message in one channel, written through the Stream REST API."""
+
+    def __init__(self, message: Message):
+        self.message = message
+        self.id = message_id_for(message.public_id)
+        self.channel = channel_for(message.conversation)
+        self.client = get_client()
+        self.bot = assistant_id()
+        self.partial_updates = 0
+
+    def indicator(self, state: str, ai_message: str = "") -> None:
+        event: dict[str, Any] = {"type": "ai_indicator.update", "ai_state": state, "message_id": self.id}
+        if ai_message:
+            event["ai_message"] = ai_message
+        call("send event", self.channel.send_event, event, self.bot)
+
+    def clear(self) -> None:
+        call("send event", self.channel.send_event, {"type": "ai_indicator.clear", "message_id": self.id}, self.bot)
+
+    def create(self, text: str = "", *, generating: bool = True) -> None:
+        message = {"id": self.id, "text": text, "ai_generated": True, "generating": generating}
+        try:
+            call("send message", self.channel.send_message, message, self.bot, skip_push=True)
+        except StreamError as exc:
+            # A retried task: the message is there already, and the updates that follow fix its text.
+            if "already exists" not in str(getattr(exc, "stream_message", "")):
+                raise
+
+    def update(self, text: str, *, generating: bool) -> None:
+        updates = {"set": {"text": text, "generating": generating}}
+        call("update message", self.client.update_message_partial, self.id, updates, self.bot, skip_enrich_url=True)
+
+
+def _with_retries(operation: Any, attempts: int = _FINAL_ATTEMPTS) -> None:
+    delay = 0.25
+    for attempt in range(attempts):
+        try:
+            operation()
+            return
+        except (StreamUnavailable, StreamRateLimited):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay *= 2
+
+
+def _fail_row(message: Message, code: str) -> None:
+    Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
+        status=Message.Status.ERROR, error_code=code, updated=timezone.now()
+    )
+
+
+def _turn_for(reply: Message, ui_language: str) -> Turn:
+    conversation = reply.conversation
+    question = (
+        conversation.messages.filter(role=Message.Role.USER, id__lt=reply.id).order_by("-id").first()
+    )
+    return Turn(
+        conversation=conversation,
+        question=question,
+        reply=reply,
+        visitor=visitor_for(conversation),
+        language=answer_language(question.text if question else ""),
+        ui_language=ui_language,
+    )
+
+
+def write_reply(reply: Message, ui_language: str = "en") -> dict[str, Any]:
+    """Run the provider for a streaming ``reply`` and write it into Stream; returns counters for the log."""
+    writer = ReplyWriter(reply)
+    interval = float(chatbot_settings.STREAM_CHAT_UPDATE_INTERVAL)
+    try:
+        _with_retries(lambda: writer.indicator(THINKING))
+        _with_retries(writer.create)
+    except ChatbotError as exc:
+        # Nothing reached the channel: the provider is not run, and the row says why.
+        _fail_row(reply, exc.code)
+        raise
+    Message.objects.filter(pk=reply.pk).update(external_id=writer.id)
+    text = ""
+    final: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    generating = False
+    last_write = time.monotonic()
+    quiet_until = 0.0
+    for name, data in relay_reply(_turn_for(reply, ui_language)):
+        if name == "delta":
+            text += data["text"]
+            now = time.monotonic()
+            if not generating:
+                generating = True
+                try:
+                    writer.indicator(GENERATING)
+                except ChatbotError:
+                    quiet_until = now + _PARTIAL_BACKOFF
+            if now - last_write >= interval and now >= quiet_until:
+                try:
+                    writer.update(text, generating=True)
+                    writer.partial_updates += 1
+                    last_write = now
+                except (StreamUnavailable, StreamRateLimited, StreamError):
+                    # Partial updates are only a preview; the final update carries the whole text.
+                    quiet_until = now + _PARTIAL_BACKOFF
+        elif name == "done":
+            final = data
+        elif name == "error":
+            error = data
+    if error is not None:
+        shown = text or error["message"]
+        _with_retries(lambda: writer.update(shown, generating=False))
+        _with_retries(lambda: writer.indicator(ERROR, error["message"]))
+    else:
+        final_text = (final or {}).get("text", text)
+        _with_retries(lambda: writer.update(final_text, generating=False))
+        _with_retries(writer.clear)
+    return {"partial_updates": writer.partial_updates, "status": (final or {}).get("status", "error")}
+
+
+def post_finished(message: Message) -> None:
+    """Post an already finished assistant message (a handoff notice) with its own id."""
+    writer = ReplyWriter(message)
+    _with_retries(lambda: writer.create(message.text, generating=False))
+    Message.objects.filter(pk=message.pk).update(external_id=writer.id)
+
+
+def sweep_stale_replies() -> int:
+    """Replies left "streaming" by a process that died: mark them failed here and in Stream."""
+    cutoff = timezone.now() - timedelta(seconds=float(chatbot_settings.READ_TIMEOUT) + 30)
+    stale = list(
+        Message.objects.filter(status=Message.Status.STREAMING, role=Message.Role.ASSISTANT, created__lt=cutoff)
+        .exclude(conversation__stream_channel_id="")
+        .select_related("conversation")[:20]
+    )
+    swept = 0
+    for message in stale:
+        if not Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
+            status=Message.Status.ERROR, error_code="interrupted", updated=timezone.now()
+        ):
+            continue  # another worker got there first
+        swept += 1
+        text = _("The answer was interrupted. Please ask again.")
+        try:
+            writer = ReplyWriter(message)
+            writer.update(message.text or text, generating=False)
+            writer.indicator(ERROR, text)
+        except ChatbotError as exc:
+            # The message may never have reached Stream; the row is what matters.
+            logger.info("Could not mark interrupted reply %s in Stream: %s", message.public_id, exc.code)
+    return swept
+
+
+@task()
+def stream_reply(message_id: str, ui_language: str = "en") -> None:
+    """Background task: write assistant message ``message_id`` (a reply or a notice) into Stream."""
+    sweep_stale_replies()
+    message = (
+        Message.objects.select_related("conversation", "conversation__user")
+        .filter(public_id=message_id, role=Message.Role.ASSISTANT)
+        .first()
+    )
+    if message is None or not message.conversation.stream_channel_id:
+        return
+    with translation.override(ui_language):
+        if message.status == Message.Status.STREAMING:
+            outcome = write_reply(message, ui_language)
+            logger.info("Stream reply %s: %s", message_id, outcome)
+        elif not message.external_id:
+            post_finished(message)

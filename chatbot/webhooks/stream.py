@@ -1,0 +1,160 @@
+"""``POST /api/chatbot/webhooks/stream``: Stream Chat's webhook.
+
+Stream signs the raw (uncompressed) body with the API secret: ``X-Signature`` is the hex HMAC-SHA256.
+A missing secret, a missing or wrong signature is a 403, before the body is even parsed. Stream retries
+with the same ``X-Webhook-Id``, so each id is handled once. The reply itself goes to a task: Stream
+wants an answer within a few seconds, and a reply can take a minute.
+
+Only visitors' own ``message.new`` events in channels we created start a reply; the assistant's
+messages (and any ``ai_generated`` one) are ignored, or the assistant would answer itself.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+import logging
+import zlib
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest, JsonResponse
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from chatbot.conf import chatbot_settings
+from chatbot.masking import mask_secrets
+from chatbot.models import Conversation, Message
+from chatbot.relay import ReplyInProgress, begin_turn
+from chatbot.stops import stop_watcher
+from chatbot.tasks import enqueue
+from chatbot.transports.stream import assistant_id, stream_enabled, visitor_for, visitor_user_id
+from chatbot.transports.stream_relay import stream_reply
+
+logger = logging.getLogger(__name__)
+
+_SEEN_SECONDS = 24 * 3600
+_MAX_BODY = 1024 * 1024
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def _raw_body(request: HttpRequest) -> bytes | None:
+    body = request.body
+    # The signature covers the uncompressed payload; proxies may compress even when Stream did not.
+    try:
+        if body[:2] == b"\x1f\x8b":
+            body = gzip.decompress(body)
+        elif request.headers.get("Content-Encoding", "").lower() == "deflate":
+            body = zlib.decompress(body)
+    except (OSError, zlib.error, EOFError):
+        return None
+    return body if len(body) <= _MAX_BODY else None
+
+
+def signature_ok(body: bytes, signature: str) -> bool:
+    secret = chatbot_settings.STREAM_CHAT_API_SECRET
+    if not secret or not signature:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode())
+
+
+@csrf_exempt
+@require_POST
+def stream_webhook(request: HttpRequest) -> JsonResponse:
+    if not chatbot_settings.ENABLED:
+        return _error(404, "not_found", "Not found.")
+    if not stream_enabled():
+        # Nothing to verify the signature with: refuse rather than trust.
+        return _error(403, "forbidden", "Stream Chat is not configured.")
+    body = _raw_body(request)
+    if body is None or not signature_ok(body, request.headers.get("X-Signature", "")):
+        logger.warning("Stream webhook refused: bad or missing signature")
+        return _error(403, "invalid_signature", "Invalid signature.")
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return _error(400, "malformed_json", "The request body is not valid JSON.")
+    if not isinstance(event, dict):
+        return _error(400, "invalid", "The request body must be a JSON object.")
+    webhook_id = request.headers.get("X-Webhook-Id", "")
+    if webhook_id and not cache.add(f"chatbot:stream:webhook:{webhook_id[:100]}", 1, _SEEN_SECONDS):
+        return JsonResponse({"ok": True, "duplicate": True})
+    handler = _HANDLERS.get(event.get("type"))
+    handled = handler(event) if handler else "ignored"
+    return JsonResponse({"ok": True, "result": handled})
+
+
+def _conversation(event: dict[str, Any]) -> Conversation | None:
+    if event.get("channel_type") not in (None, "messaging"):
+        return None
+    channel_id = event.get("channel_id") or str(event.get("cid", "")).partition(":")[2]
+    if not channel_id:
+        return None
+    return (
+        Conversation.objects.open()
+        .filter(stream_channel_id=channel_id)
+        .select_related("user")
+        .order_by("-updated", "-id")
+        .first()
+    )
+
+
+def on_message_new(event: dict[str, Any]) -> str:
+    message = event.get("message") or {}
+    author = (message.get("user") or {}).get("id") or (event.get("user") or {}).get("id")
+    if author == assistant_id() or message.get("ai_generated"):
+        return "own message"
+    if message.get("type", "regular") != "regular" or message.get("parent_id") or message.get("silent"):
+        return "not a regular message"
+    stream_id, text = str(message.get("id") or ""), str(message.get("text") or "").strip()
+    if not stream_id or not text:
+        return "empty"
+    conversation = _conversation(event)
+    if conversation is None:
+        return "unknown channel"
+    visitor = visitor_for(conversation)
+    if author != visitor_user_id(visitor):
+        # Staff or anyone else in the channel: not a question for the assistant.
+        return "not the visitor"
+    if Message.objects.filter(conversation__stream_channel_id=conversation.stream_channel_id,
+                              external_id=stream_id).exists():
+        return "known"  # posted through POST stream-message, which queued the reply already
+    text = text[: chatbot_settings.MAX_MESSAGE_LENGTH]
+    try:
+        turn = begin_turn(visitor, text, external_id=stream_id)
+    except ReplyInProgress:
+        # The visitor wrote while an answer streams: keep the message, answer nothing twice.
+        Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, text=mask_secrets(text), external_id=stream_id
+        )
+        return "stored"
+    answer = turn.reply or turn.notice
+    if answer is not None:
+        enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en")
+    return "queued"
+
+
+def on_ai_stop(event: dict[str, Any]) -> str:
+    conversation = _conversation(event)
+    author = (event.get("user") or {}).get("id")
+    if conversation is None or author != visitor_user_id(visitor_for(conversation)):
+        return "ignored"
+    pks = list(
+        conversation.messages.filter(status=Message.Status.STREAMING).values_list("pk", flat=True)
+    )
+    Message.objects.filter(pk__in=pks).update(stop_requested=True)
+    stop_watcher.stop_here(pks)
+    return "stopped"
+
+
+_HANDLERS = {
+    "message.new": on_message_new,
+    "ai_indicator.stop": on_ai_stop,
+}
