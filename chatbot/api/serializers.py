@@ -59,3 +59,23 @@ class ConversationOutSerializer(serializers.Serializer):
 class HistoryOutSerializer(serializers.Serializer):
     conversation = ConversationOutSerializer(allow_null=True)
     messages = MessageOutSerializer(many=True)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class CheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "error"])
+    timestamp = serializers.DateTimeField()
+    checks = serializers.DictField(child=CheckSerializer())

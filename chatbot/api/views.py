@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from rest_framework.parsers import JSONParser
@@ -15,7 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatbot.api.errors import BadInput, MessageTooLong, chatbot_exception_handler
-from chatbot.api.serializers import FeedbackInSerializer, MessageInSerializer, StopInSerializer
+from chatbot.api.serializers import (
+    ErrorSerializer,
+    FeedbackInSerializer,
+    HealthSerializer,
+    HistoryOutSerializer,
+    MessageInSerializer,
+    StopInSerializer,
+)
 from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
 from chatbot.conf import chatbot_settings
 from chatbot.health import run_checks
@@ -24,6 +33,17 @@ from chatbot.models import Conversation, Message
 from chatbot.relay import begin_turn, open_conversation, relay_reply
 from chatbot.stops import stop_watcher
 from chatbot.transports.builtin import sse_response
+
+
+def _schema(**kwargs: Any) -> Any:
+    """``extend_schema`` bound to drf-spectacular's AutoSchema, whatever the project's DRF settings say."""
+
+    def decorate(method: Any) -> Any:
+        method.kwargs = {"schema": AutoSchema}
+        return extend_schema(**kwargs)(method)
+
+    return decorate
+
 
 # Bytes of JSON a chat POST may carry: room for the longest message in 4-byte characters, escaped.
 _BODY_SLACK = 1024
@@ -48,6 +68,7 @@ class ChatbotAPIView(APIView):
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes: list = []
+    schema = AutoSchema()
 
     def get_exception_handler(self) -> Any:
         return chatbot_exception_handler
@@ -100,6 +121,10 @@ class MessagesView(ChatbotAPIView):
     def get_throttles(self) -> list:
         return [VisitorRateThrottle(), IPRateThrottle()] if self.request.method == "POST" else []
 
+    @_schema(
+        parameters=[OpenApiParameter("after", str, description="Only messages after this message id")],
+        responses={200: HistoryOutSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: Request) -> Response:
         visitor = self.visitor(request, create=False)
         conversation = open_conversation(visitor, create=False) if visitor else None
@@ -122,6 +147,21 @@ class MessagesView(ChatbotAPIView):
             }
         )
 
+    @_schema(
+        request=MessageInSerializer,
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                description="Events: message (the stored question), delta {text}..., then done or error."
+            ),
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            413: ErrorSerializer,
+            415: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
     def post(self, request: Request) -> Any:
         max_length = chatbot_settings.MAX_MESSAGE_LENGTH
         serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))
@@ -146,6 +186,10 @@ class FeedbackView(ChatbotAPIView):
     def get_throttles(self) -> list:
         return [VisitorRateThrottle(), IPRateThrottle()]
 
+    @_schema(
+        request=FeedbackInSerializer,
+        responses={204: None, 400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer},
+    )
     def post(self, request: Request, message_id: Any) -> Response:
         serializer = FeedbackInSerializer(data=self.json_body(request, max_text=2000))
         serializer.is_valid(raise_exception=True)
@@ -178,6 +222,7 @@ class FeedbackView(ChatbotAPIView):
 class StopView(ChatbotAPIView):
     """Stop the visitor's reply in progress, on whichever server streams it."""
 
+    @_schema(request=StopInSerializer, responses={204: None, 400: ErrorSerializer, 403: ErrorSerializer})
     def post(self, request: Request) -> Response:
         has_body = request.META.get("CONTENT_LENGTH") not in (None, "", "0")
         data = self.json_body(request, max_text=100) if has_body else {}
@@ -200,6 +245,7 @@ class StopView(ChatbotAPIView):
 class HealthView(ChatbotAPIView):
     """``{status, timestamp, checks}``; 503 naming what failed."""
 
+    @_schema(responses={200: HealthSerializer, 503: HealthSerializer, 404: ErrorSerializer})
     def get(self, request: Request) -> Response:
         report = run_checks()
         code = status.HTTP_200_OK if report["status"] == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
