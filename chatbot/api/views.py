@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
@@ -151,6 +152,7 @@ class MessagesView(ChatbotAPIView):
         request=MessageInSerializer,
         responses={
             (200, "text/event-stream"): OpenApiResponse(
+                response=OpenApiTypes.STR,
                 description="Events: message (the stored question), delta {text}..., then done or error."
             ),
             400: ErrorSerializer,
