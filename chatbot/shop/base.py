@@ -7,6 +7,7 @@ was placed with.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -76,6 +77,18 @@ class Policy:
     url: str = ""
 
 
+#: What ``chatbot_sync`` can send to chatbot-node.
+SYNC_KINDS = ("products", "orders", "customers")
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """One record sent to chatbot-node; ``id`` orders the records and is the resume cursor."""
+
+    id: int
+    data: dict[str, Any]
+
+
 class ShopAdapter:
     """Base adapter: a shop with no catalogue. Subclass and override what your shop has."""
 
@@ -102,3 +115,30 @@ class ShopAdapter:
 
     def shop_name(self) -> str:
         return ""
+
+    # -- Bulk reads for chatbot_sync and change webhooks (chatbot.sync) --------------------------------
+    # ``iter_<kind>(after_id, batch)`` yields lists of at most ``batch`` records with ids greater than
+    # ``after_id``, ascending, so a run that stopped can resume after the last id that was accepted.
+
+    def iter_products(self, after_id: int = 0, batch: int = 100) -> Iterator[list[SyncRecord]]:
+        return iter(())
+
+    def iter_orders(self, after_id: int = 0, batch: int = 100) -> Iterator[list[SyncRecord]]:
+        return iter(())
+
+    def iter_customers(self, after_id: int = 0, batch: int = 100) -> Iterator[list[SyncRecord]]:
+        return iter(())
+
+    def count_for_sync(self, kind: str, after_id: int = 0) -> int | None:
+        """How many records ``iter_<kind>`` will yield after ``after_id``; None when unknown."""
+        return None
+
+    def product_record(self, product: Any) -> dict[str, Any]:
+        """The data a ``product.*`` webhook carries for one product of the shop's own model."""
+        return {"id": str(getattr(product, "pk", ""))}
+
+    def order_record(self, order: Any) -> dict[str, Any]:
+        return {"id": str(getattr(order, "pk", ""))}
+
+    def customer_record(self, user: Any) -> dict[str, Any]:
+        return {"id": str(getattr(user, "pk", ""))}

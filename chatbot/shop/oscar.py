@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils.html import strip_tags
 from oscar.core.loading import get_model
 
 from chatbot.shop import search
-from chatbot.shop.base import OrderInfo, OrderLine, Policy, ProductInfo, ShopAdapter
+from chatbot.shop.base import OrderInfo, OrderLine, Policy, ProductInfo, ShopAdapter, SyncRecord
 
 _TOPICS = [
     ("shipping", re.compile(r"ship|deliver|postage|配送|运费", re.I)),
@@ -120,3 +121,78 @@ class OscarShop(ShopAdapter):
 
     def shop_name(self) -> str:
         return getattr(settings, "OSCAR_SHOP_NAME", "")
+
+    # -- Bulk reads for chatbot_sync and change webhooks -----------------------------------------------
+
+    def _sync_queryset(self, kind: str) -> Any:
+        if kind == "products":
+            return self._products()
+        if kind == "orders":
+            return get_model("order", "Order").objects.select_related("user").prefetch_related("lines")
+        if kind == "customers":
+            from django.contrib.auth import get_user_model
+
+            # Staff accounts are not customers; their data has no business in the assistant's dataset.
+            return get_user_model().objects.filter(is_staff=False, is_superuser=False)
+        raise ValueError(f"Unknown sync kind {kind!r}")
+
+    def _batches(
+        self, kind: str, after_id: int, batch: int, to_record: Callable[[Any], dict[str, Any]]
+    ) -> Iterator[list[SyncRecord]]:
+        cursor = int(after_id or 0)
+        while True:
+            rows = list(self._sync_queryset(kind).filter(pk__gt=cursor).order_by("pk")[:batch])
+            if not rows:
+                return
+            yield [SyncRecord(id=row.pk, data=to_record(row)) for row in rows]
+            cursor = rows[-1].pk
+
+    def iter_products(self, after_id: int = 0, batch: int = 100) -> Iterator[list[SyncRecord]]:
+        return self._batches("products", after_id, batch, self.product_record)
+
+    def iter_orders(self, after_id: int = 0, batch: int = 100) -> Iterator[list[SyncRecord]]:
+        return self._batches("orders", after_id, batch, self.order_record)
+
+    def iter_customers(self, after_id: int = 0, batch: int = 100) -> Iterator[list[SyncRecord]]:
+        return self._batches("customers", after_id, batch, self.customer_record)
+
+    def count_for_sync(self, kind: str, after_id: int = 0) -> int | None:
+        return self._sync_queryset(kind).filter(pk__gt=int(after_id or 0)).count()
+
+    def product_record(self, product: Any) -> dict[str, Any]:
+        info = self._info(product)
+        return {
+            "id": info.id,
+            "upc": product.upc or "",
+            "title": info.title,
+            "description": info.description,
+            "url": info.url,
+            "price": None if info.price is None else str(info.price),
+            "currency": info.currency,
+            "in_stock": info.in_stock,
+            "stock": info.stock,
+            "category": info.category,
+            "image": info.image_url,
+            "updated": product.date_updated.isoformat() if product.date_updated else None,
+        }
+
+    def order_record(self, order: Any) -> dict[str, Any]:
+        data = self._order(order, owner_view=False).as_dict()
+        data.update(
+            {
+                "id": str(order.pk),
+                "email": order.email or "",
+                "customer_id": str(order.user_id) if order.user_id else None,
+            }
+        )
+        return data
+
+    def customer_record(self, user: Any) -> dict[str, Any]:
+        return {
+            "id": str(user.pk),
+            "email": user.email or "",
+            "first_name": getattr(user, "first_name", ""),
+            "last_name": getattr(user, "last_name", ""),
+            "date_joined": user.date_joined.isoformat() if getattr(user, "date_joined", None) else None,
+            "is_active": user.is_active,
+        }

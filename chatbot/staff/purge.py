@@ -1,0 +1,72 @@
+"""Deleting conversations for privacy: one visitor's, or everything older than a number of days.
+
+Messages go with their conversation (CASCADE). When Stream is on, each conversation's channel is
+deleted through ``chatbot.transports.stream.delete_channel`` if the transport offers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from chatbot.models import Conversation, Message
+from chatbot.staff.hooks import stream_hook
+
+
+@dataclass
+class PurgeResult:
+    conversations: int
+    messages: int
+    channels: int
+    dry_run: bool
+
+
+def find_user(value: str) -> Any:
+    """A user by primary key or email (case-insensitive); None when there is no such user."""
+    User = get_user_model()
+    value = value.strip()
+    if value.isdigit():
+        return User.objects.filter(pk=int(value)).first()
+    matches = list(User.objects.filter(email__iexact=value)[:2])
+    if len(matches) > 1:
+        raise ValueError(f"More than one user has the email {value!r}; give the user id instead.")
+    return matches[0] if matches else None
+
+
+def select(
+    *, user: Any = None, guest_id: str = "", older_than_days: int | None = None, now: Any = None
+) -> QuerySet[Conversation]:
+    """Conversations matching every given criterion; at least one is required."""
+    if user is None and not guest_id and older_than_days is None:
+        raise ValueError("Say whose conversations to purge, or how old they must be.")
+    condition = Q()
+    if user is not None:
+        condition &= Q(user=user)
+    if guest_id:
+        condition &= Q(user__isnull=True, guest_id=guest_id)
+    if older_than_days is not None:
+        # Age is measured from the last activity, so a long-running conversation is not cut short.
+        cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+        condition &= Q(updated__lt=cutoff)
+    return Conversation.objects.filter(condition)
+
+
+def purge(conversations: QuerySet[Conversation], *, dry_run: bool = False) -> PurgeResult:
+    ids = list(conversations.values_list("pk", flat=True))
+    messages = Message.objects.filter(conversation_id__in=ids).count()
+    channels = 0
+    if dry_run:
+        channels = Conversation.objects.filter(pk__in=ids).exclude(stream_channel_id="").count()
+        return PurgeResult(len(ids), messages, channels, True)
+    delete_channel = stream_hook("delete_channel")
+    if delete_channel is not None:
+        for conversation in Conversation.objects.filter(pk__in=ids).exclude(stream_channel_id=""):
+            delete_channel(conversation)
+            channels += 1
+    Conversation.objects.filter(pk__in=ids).delete()
+    return PurgeResult(len(ids), messages, channels, False)
