@@ -204,6 +204,17 @@ def test_llama_cpp_error_line(llm, provider):
     assert isinstance(error, ProviderError) and "context size" in error.detail
 
 
+def test_a_server_that_ignores_stream_true(llm, provider):
+    completion = {
+        "id": "chatcmpl-2", "object": "chat.completion", "model": MODEL,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Whole answer."}, "finish_reason": "stop"}
+        ],
+    }
+    llm.script = [[json.dumps(completion).encode(), "no-done"]]
+    assert collect(provider, chat_request("Hi")).deltas == ["Whole answer."]
+
+
 def test_keep_alive_comments_are_ignored(llm, provider):
     llm.script = [[b": OPENROUTER PROCESSING\n\n", *text_answer("Hi")]]
     assert collect(provider, chat_request("Hi")).text == "Hi"

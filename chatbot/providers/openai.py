@@ -155,14 +155,18 @@ class OpenAIProvider(HTTPProvider):
                 data = self.parse_json(event.data)
                 if not isinstance(data, dict):
                     raise ProviderBadResponse("a chunk is not an object")
-                if event.body or event.event == "error" or data.get("error"):
+                whole = event.body and isinstance(data.get("choices"), list) and not data.get("error")
+                if not whole and (event.body or event.event == "error" or data.get("error")):
                     raise self._stream_error(data)
                 if isinstance(data.get("usage"), dict):
                     usage = data["usage"]
                 for choice in data.get("choices") or []:
                     if not isinstance(choice, dict):
                         continue
-                    delta = choice.get("delta") or {}
+                    # A server that ignores "stream" sends one whole completion with "message".
+                    delta = choice.get("message" if whole else "delta") or {}
+                    if whole:
+                        finished = True
                     content = delta.get("content")
                     if isinstance(content, str) and content:
                         yield Delta(content)
