@@ -27,7 +27,10 @@ class ChatbotConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers system checks and signal receivers; nothing here touches the network or the database.
-        from chatbot import checks, identity  # noqa: F401
+        from chatbot import checks, handoff, identity, notifications  # noqa: F401
+        from chatbot.sync import receivers
+
+        receivers.connect()
 
         # Stream's assistant user is set up lazily, in the background, once the site serves requests.
         request_started.connect(_stream_bootstrap, dispatch_uid="chatbot.stream_bootstrap")

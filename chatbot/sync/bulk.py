@@ -1,0 +1,107 @@
+"""``chatbot_sync``'s engine: send one kind of data to chatbot-node in batches, resumably.
+
+The position reached is saved in :class:`chatbot.models.SyncState` after every batch chatbot-node
+accepts. A run that fails leaves the state "failed" with the cursor at the last accepted record; the
+next run resumes after it (unless told to start over), so nothing is sent twice and nothing skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from django.utils import timezone
+
+from chatbot.conf import chatbot_settings
+from chatbot.models import SyncState
+from chatbot.shop import get_shop
+from chatbot.shop.base import SYNC_KINDS
+from chatbot.sync.client import SyncError, auth_headers, encode, post, sync_path
+
+#: Called after each batch with (records done in this pass, total or None).
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class SyncReport:
+    kind: str
+    batches: int
+    records: int
+    resumed_from: int
+    total: int | None
+    dry_run: bool
+    ok: bool = True
+    error: str = ""
+
+
+def sync(
+    kind: str,
+    *,
+    batch_size: int = 100,
+    full: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Send every ``kind`` record after the saved cursor (from the start when ``full`` or after a
+    completed pass). Raises :class:`SyncError` after recording the failure."""
+    if kind not in SYNC_KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; choose from {', '.join(SYNC_KINDS)}")
+    if batch_size < 1:
+        raise ValueError("batch size must be at least 1")
+    shop = get_shop()
+    state, _ = SyncState.objects.get_or_create(kind=kind)
+    resuming = not full and state.result in (SyncState.Result.FAILED, SyncState.Result.RUNNING) and state.cursor
+    cursor = state.cursor if resuming else 0
+    done_before = state.records_sent if resuming else 0
+    total = shop.count_for_sync(kind, cursor)
+    report = SyncReport(kind, 0, 0, cursor, total, dry_run)
+    if dry_run:
+        for batch in getattr(shop, f"iter_{kind}")(cursor, batch_size):
+            report.batches += 1
+            report.records += len(batch)
+            if progress:
+                progress(report.records, total)
+        return report
+
+    headers = auth_headers()
+    state.cursor = cursor
+    state.records_sent = done_before
+    state.batches_sent = state.batches_sent if resuming else 0
+    state.result = SyncState.Result.RUNNING
+    state.last_error = ""
+    state.started_at = timezone.now()
+    state.finished_at = None
+    state.save()
+    with requests.Session() as session:
+        try:
+            for batch in getattr(shop, f"iter_{kind}")(cursor, batch_size):
+                body = {
+                    "shopId": chatbot_settings.SHOP_ID,
+                    "type": kind,
+                    "batch": state.batches_sent + 1,
+                    "cursor": cursor,
+                    "items": [record.data for record in batch],
+                }
+                post(sync_path(kind), encode(body), headers, session=session)
+                cursor = batch[-1].id
+                report.batches += 1
+                report.records += len(batch)
+                state.cursor = cursor
+                state.batches_sent += 1
+                state.records_sent += len(batch)
+                state.save(update_fields=["cursor", "batches_sent", "records_sent"])
+                if progress:
+                    progress(report.records, total)
+        except SyncError as exc:
+            state.result = SyncState.Result.FAILED
+            state.last_error = exc.detail[:2000]
+            state.finished_at = timezone.now()
+            state.save(update_fields=["result", "last_error", "finished_at"])
+            report.ok, report.error = False, exc.detail
+            raise
+    state.result = SyncState.Result.OK
+    state.finished_at = state.last_success_at = timezone.now()
+    state.save(update_fields=["result", "finished_at", "last_success_at"])
+    return report
+

@@ -1,0 +1,77 @@
+"""Oscar model signals -> change webhooks. Connected only when the Oscar adapter is in use."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save
+
+from chatbot.shop import adapter_path, get_shop
+from chatbot.sync import webhooks
+
+logger = logging.getLogger(__name__)
+
+
+def _push(event: str, make_data: Any) -> None:
+    if not webhooks.enabled():
+        return
+    try:
+        data = make_data()
+    except Exception:
+        # A webhook must never break saving a product or an order in the shop.
+        logger.exception("Could not build the %s webhook", event)
+        return
+    webhooks.record_event(event, data)
+
+
+def product_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    # A variant's change is a change of the product visitors see.
+    product = instance.parent if getattr(instance, "parent_id", None) else instance
+    event = "product.created" if created and product is instance else "product.updated"
+    _push(event, lambda: get_shop().product_record(product))
+
+
+def product_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _push("product.deleted", lambda: {"id": str(instance.pk), "upc": getattr(instance, "upc", "") or ""})
+
+
+def stockrecord_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    # Price and stock live on stock records, so their changes update the product.
+    if raw:
+        return
+    product = instance.product
+    product = product.parent if product.parent_id else product
+    _push("product.updated", lambda: get_shop().product_record(product))
+
+
+def order_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    _push("order.created" if created else "order.updated", lambda: get_shop().order_record(instance))
+
+
+def customer_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if raw or not created or instance.is_staff or instance.is_superuser:
+        return
+    _push("customer.created", lambda: get_shop().customer_record(instance))
+
+
+def connect() -> bool:
+    """Hook the shop's models; False (nothing connected) unless the Oscar adapter is configured."""
+    if adapter_path() != "chatbot.shop.oscar.OscarShop":
+        return False
+    from oscar.core.loading import get_model
+
+    Product = get_model("catalogue", "Product")
+    StockRecord = get_model("partner", "StockRecord")
+    Order = get_model("order", "Order")
+    post_save.connect(product_saved, sender=Product, dispatch_uid="chatbot.sync.product_saved")
+    post_delete.connect(product_deleted, sender=Product, dispatch_uid="chatbot.sync.product_deleted")
+    post_save.connect(stockrecord_saved, sender=StockRecord, dispatch_uid="chatbot.sync.stockrecord_saved")
+    post_save.connect(order_saved, sender=Order, dispatch_uid="chatbot.sync.order_saved")
+    post_save.connect(customer_saved, sender=get_user_model(), dispatch_uid="chatbot.sync.customer_saved")
+    return True

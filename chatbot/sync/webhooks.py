@@ -1,0 +1,137 @@
+"""Change events pushed to chatbot-node's webhook receiver as they happen.
+
+Each event is stored as a :class:`chatbot.models.WebhookDelivery` in the transaction that changed the
+data, and sent by a Django Task once that transaction commits. The body is
+``{"event", "data", "timestamp", "shopId", "id"}`` as compact JSON; ``X-Webhook-Signature`` is the hex
+HMAC-SHA256 of exactly those bytes with ``CHATBOT_WEBHOOK_SECRET``. A failed attempt is retried after
+``WEBHOOK_RETRY_DELAYS`` seconds (deferred tasks where the backend supports them); when every attempt
+has failed the delivery is "failed" and can be sent again from the admin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task, task_backends
+
+from chatbot.conf import chatbot_settings
+from chatbot.models import WebhookDelivery
+from chatbot.sync.client import SyncError, encode, post
+from chatbot.tasks import enqueue, runs_inline
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Webhook-Signature"
+EVENTS = (
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "order.created",
+    "order.updated",
+    "customer.created",
+)
+
+
+def enabled() -> bool:
+    """Webhooks are off unless both the service URL and the signing secret are configured."""
+    return bool(chatbot_settings.NODE_URL and chatbot_settings.WEBHOOK_SECRET)
+
+
+def sign(body: bytes, secret: str) -> str:
+    if not secret:
+        raise ValueError("a webhook secret is required to sign")
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, signature: str, secret: str) -> bool:
+    """For receivers (and tests): constant-time comparison of a received signature."""
+    return bool(secret) and hmac.compare_digest(sign(body, secret), signature or "")
+
+
+def record_event(event: str, data: dict[str, Any]) -> WebhookDelivery | None:
+    """Store ``event`` and send it once the current transaction commits; None when webhooks are off."""
+    if event not in EVENTS:
+        raise ValueError(f"Unknown webhook event {event!r}")
+    if not enabled():
+        return None
+    delivery = WebhookDelivery.objects.create(
+        event=event,
+        payload={"event": event, "data": data, "timestamp": timezone.now().isoformat()},
+    )
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: schedule(delivery_id))
+    return delivery
+
+
+def schedule(delivery_id: int, *, delay: float = 0) -> None:
+    """Queue the delivery's next attempt, ``delay`` seconds from now where the backend can defer."""
+    if delay and task_backends["default"].supports_defer:
+        deliver_webhook.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(delivery_id)
+    else:
+        enqueue(deliver_webhook, delivery_id)
+
+
+def body_for(delivery: WebhookDelivery) -> bytes:
+    payload = {**delivery.payload, "id": str(delivery.public_id), "shopId": chatbot_settings.SHOP_ID}
+    return encode(payload)
+
+
+def attempt(delivery: WebhookDelivery) -> bool:
+    """Send the delivery once and record the outcome; True when chatbot-node accepted it."""
+    secret = chatbot_settings.WEBHOOK_SECRET
+    if not secret:
+        raise SyncError("CHATBOT_WEBHOOK_SECRET is not set; refusing to send an unsigned webhook")
+    body = body_for(delivery)
+    headers = {
+        SIGNATURE_HEADER: sign(body, secret),
+        "X-Webhook-Event": delivery.event,
+        "X-Webhook-Id": str(delivery.public_id),
+    }
+    delivery.attempts += 1
+    try:
+        delivery.response_status = post(chatbot_settings.WEBHOOK_PATH, body, headers)
+    except SyncError as exc:
+        delivery.response_status = exc.status
+        delivery.last_error = exc.detail[:2000]
+        delays = list(chatbot_settings.WEBHOOK_RETRY_DELAYS)
+        if delivery.attempts <= len(delays):
+            delivery.status = WebhookDelivery.Status.RETRYING
+            delivery.next_attempt_at = timezone.now() + timedelta(seconds=delays[delivery.attempts - 1])
+        else:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = None
+        delivery.save()
+        logger.warning("Webhook %s (%s) attempt %d failed: %s", delivery.pk, delivery.event, delivery.attempts, exc)
+        return False
+    delivery.status = WebhookDelivery.Status.DELIVERED
+    delivery.delivered_at = timezone.now()
+    delivery.next_attempt_at = None
+    delivery.last_error = ""
+    delivery.save()
+    return True
+
+
+@task()
+def deliver_webhook(delivery_id: int) -> str:
+    """One attempt; schedules the next one after the configured delay when it fails."""
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == WebhookDelivery.Status.DELIVERED:
+        return "skipped"
+    while not attempt(delivery) and delivery.status == WebhookDelivery.Status.RETRYING:
+        delay = (delivery.next_attempt_at - timezone.now()).total_seconds()
+        if task_backends["default"].supports_defer:
+            schedule(delivery.pk, delay=max(delay, 1))
+            break
+        if not runs_inline():
+            # A backend that cannot defer would run the retry at once: leave it to the admin action.
+            break
+        # No task backend at all: this runs on a background thread, so it can wait for the retry.
+        time.sleep(max(delay, 0))
+    return delivery.status
