@@ -164,7 +164,7 @@ class HTTPProvider(Provider):
         """The response's SSE events; a read timeout or a dropped connection raises a typed error."""
         try:
             yield from iter_events(_iter_bytes(response))
-        except (requests.Timeout, ReadTimeoutError) as exc:
+        except (requests.Timeout, ReadTimeoutError, TimeoutError) as exc:
             raise ProviderTimeout("the stream stalled") from exc
         except requests.ConnectionError as exc:
             # requests reports a read timeout during iteration as a ConnectionError wrapping urllib3's.
