@@ -48,7 +48,8 @@ def test_renders_launcher_config_and_deferred_loader():
     assert re.search(r'<script src="/static/chatbot/loader\.js" defer></script>', html)
     assert '<link rel="stylesheet" href="/static/chatbot/loader.css">' in html
     # The chat UI itself is not on the page: only its address, for the loader.
-    assert 'chat.js"' not in html.replace('"js": "/static/chatbot/chat.js"', "")
+    assert not re.search(r"<script[^>]+chat\.js", html)
+    assert not re.search(r"<link[^>]+chat\.css", html)
     assert "style=" not in html, "inline style attributes would need 'unsafe-inline' under a CSP"
     assert "<script>" not in html, "no inline script that executes"
 
@@ -66,7 +67,7 @@ def test_config_holds_endpoints_csrf_mode_strings_and_theme():
     assert config["csrfHeader"] == "X-CSRFToken"
     assert config["csrfCookie"] == "csrftoken"
     assert config["maxLength"] == DEFAULTS["MAX_MESSAGE_LENGTH"]
-    assert config["theme"] == {"color": "#2563eb", "position": "right", "scheme": "auto"}
+    assert config["theme"] == {"color": "#2563eb", "onColor": "#ffffff", "position": "right", "scheme": "auto"}
     assert config["strings"]["label"] == "Chat with us"
     assert config["strings"]["handoffText"] == "talk to a human"
     assert config["suggestions"], "first-time visitors get suggested questions"
@@ -138,8 +139,15 @@ def test_configured_wording_colour_position_and_scheme(chatbot_conf):
     assert config["strings"]["title"] == "Pine, your helper"
     assert config["strings"]["greeting"] == "Hello!"
     assert config["suggestions"] == ["Is the teapot in stock?"]
-    assert config["theme"] == {"color": "#0f766e", "position": "left", "scheme": "dark"}
+    assert config["theme"] == {"color": "#0f766e", "onColor": "#ffffff", "position": "left", "scheme": "dark"}
     assert config["maxLength"] == 500
+
+
+def test_text_on_a_light_theme_colour_is_dark(chatbot_conf):
+    chatbot_conf(WIDGET={"theme_color": "#fde047"})
+    assert config_of(render_widget())["theme"]["onColor"] == "#111827"
+    chatbot_conf(WIDGET={"theme_color": "#000"})
+    assert config_of(render_widget())["theme"]["onColor"] == "#ffffff"
 
 
 def test_suggestions_can_be_switched_off(chatbot_conf):

@@ -71,6 +71,18 @@ def _csrf_header() -> str:
     return "X-CSRFToken" if name == "X_CSRFTOKEN" else name.replace("_", "-")
 
 
+def readable_on(color: str) -> str:
+    """Black or white, whichever reads better on ``color`` (WCAG relative luminance)."""
+    hex_digits = color.lstrip("#")
+    if len(hex_digits) == 3:
+        hex_digits = "".join(digit * 2 for digit in hex_digits)
+    channels = [int(hex_digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    # Contrast with white is (1.05 / (L + 0.05)), with black ((L + 0.05) / 0.05): pick the larger.
+    return "#ffffff" if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 else "#111827"
+
+
 def _configured(value: Any, default: str) -> str:
     # A shop's own wording is passed through gettext too, so a project catalogue can translate it.
     return _(value) if value else default
@@ -141,6 +153,7 @@ def widget_config(request) -> dict[str, Any]:
     widget = conf.WIDGET
     mode = widget_mode()
     color = str(widget.get("theme_color") or "")
+    color = color if _HEX_COLOR.match(color) else DEFAULT_COLOR
     scheme = widget.get("color_scheme")
     assets = {"js": static("chatbot/chat.js"), "css": static("chatbot/chat.css")}
     return {
@@ -155,7 +168,8 @@ def widget_config(request) -> dict[str, Any]:
         "language": get_language() or settings.LANGUAGE_CODE,
         "theme": {
             # Only a hex colour reaches the page's CSS: the value is set through the CSSOM.
-            "color": color if _HEX_COLOR.match(color) else DEFAULT_COLOR,
+            "color": color,
+            "onColor": readable_on(color),
             "position": "left" if widget.get("position") == "left" else "right",
             "scheme": scheme if scheme in {"light", "dark"} else "auto",
         },

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from chatbot.models import Message
+from chatbot.models import Conversation, Message
 from tests.browser.conftest import screenshot
 from tests.browser.providers import FIRST_TEXT, WHOLE_TEXT
 from tests.browser.widget import HOST_JS, Chat
@@ -339,3 +339,22 @@ def test_chinese_visitor_gets_chinese_labels(pages):
     box.press("Enter")
     expect(chat.last_reply()).to_contain_text(re.compile("靴"))
     expect(chat.dialog.get_by_role("button", name="发送", exact=True)).to_be_visible()
+
+
+def test_talk_to_a_human_then_staff_replies_reach_the_window(pages):
+    page = pages.open("/")
+    chat = Chat(page).open()
+    chat.dialog.get_by_role("button", name="Talk to a human").click()
+    expect(chat.questions.last).to_have_text(re.compile("talk to a human"))
+    expect(chat.last_reply()).to_contain_text(re.compile("team", re.I))
+    conversation = Conversation.objects.get()
+    assert conversation.state == Conversation.State.WAITING
+    # Staff answer from the admin; the open window picks it up without a reload.
+    Message.objects.create(conversation=conversation, role=Message.Role.STAFF, text="Hi, Sam from the shop here.")
+    expect(chat.log.locator(".msg.staff")).to_contain_text("Sam from the shop")
+    # And while the window is closed, the next one shows as unread.
+    page.keyboard.press("Escape")
+    Message.objects.create(conversation=conversation, role=Message.Role.STAFF, text="Your parcel left today.")
+    expect(chat.badge).to_have_text("1")
+    chat.open()
+    expect(chat.log.locator(".msg.staff").last).to_contain_text("parcel left today")

@@ -290,6 +290,12 @@
     var synced = null;
     var syncing = null;
     var transport = null;
+    // Builtin transport has no push channel: while staff may answer, or a reply started on another page
+    // is still streaming, the window looks for news every few seconds (only while the tab is visible).
+    var POLL_MS = 4000;
+    var state = null;
+    var unfinished = {};
+    var pollTimer = 0;
 
     function getTransport() {
       if (!transport) {
@@ -528,13 +534,41 @@
     }
 
     function showStored(message) {
-      if (!message || (message.id && known[message.id])) return;
+      if (!message) return;
+      var pending = message.id && unfinished[message.id];
+      if (pending && message.status !== "streaming") {
+        delete unfinished[message.id];
+        var done = bubble(pending.role);
+        log.replaceChild(done.node, pending.node);
+        finish(done, message);
+        return;
+      }
+      if (message.id && known[message.id]) return;
       var role = { user: "user", staff: "staff", system: "system" }[message.role] || "assistant";
       var view = bubble(role);
       if (role === "user") {
         setText(view, message.text);
         remember(message.id);
-      } else finish(view, message);
+      } else {
+        finish(view, message);
+        if (message.status === "streaming") {
+          unfinished[message.id] = view;
+          thinking(view);
+        }
+      }
+    }
+
+    function track(conversation) {
+      if (conversation && conversation.state) state = conversation.state;
+      clearTimeout(pollTimer);
+      var waiting = state === "waiting" || state === "staff";
+      for (var id in unfinished) waiting = true;
+      if (waiting) pollTimer = setTimeout(poll, POLL_MS);
+    }
+
+    function poll() {
+      if (doc.hidden || busy) track(null);
+      else sync().then(function () { track(null); });
     }
 
     /* errors: always plain words, and the visitor's text is never lost */
@@ -653,6 +687,7 @@
             ended = true;
             var stick = nearBottom();
             finish(reply, m);
+            track(m.conversation);
             if (m.suggestions && m.suggestions.length) showSuggestions(m.suggestions);
             if (stick) toBottom();
             arrived();
@@ -667,6 +702,7 @@
         if (!ended) throw wireError("network");
       }).catch(function (e) {
         if (ctrl && ctrl.signal.aborted) {
+          user.node.classList.remove("pending");
           settle(reply);
           setText(reply, received);
           note(reply, S.stopped);
@@ -706,23 +742,29 @@
         var messages = (data && data.messages) || [];
         var first = !synced;
         synced = true;
+        track(data && data.conversation);
         api.remember("active", messages.length ? "1" : null);
-        var seen = api.recall("seen");
-        var seenAt = -1;
-        messages.forEach(function (m, i) {
-          if (m.id === seen) seenAt = i;
+        var changed = messages.filter(function (m) {
+          return !known[m.id] || (unfinished[m.id] && m.status !== "streaming");
         });
-        var fresh = messages.filter(function (m) { return !known[m.id]; });
-        if (!fresh.length && !first) return;
         var stick = nearBottom();
-        fresh.forEach(showStored);
+        changed.forEach(showStored);
         if (stick || first) toBottom();
         var last = messages[messages.length - 1];
         if (first && !messages.length) showSuggestions(config.suggestions);
-        else if (last && last.role !== "user" && fresh.indexOf(last) >= 0) showSuggestions(last.suggestions);
-        if (isOpen()) api.remember("seen", lastId);
-        else if (seenAt >= 0) {
-          unread = messages.slice(seenAt + 1).filter(function (m) { return m.role !== "user"; }).length;
+        else if (last && last.role !== "user" && changed.indexOf(last) >= 0) showSuggestions(last.suggestions);
+        if (isOpen()) {
+          api.remember("seen", lastId);
+        } else if (first) {
+          var seen = api.recall("seen");
+          var seenAt = -1;
+          messages.forEach(function (m, i) {
+            if (m.id === seen) seenAt = i;
+          });
+          if (seenAt >= 0) unread = countReplies(messages.slice(seenAt + 1));
+          api.setUnread(unread);
+        } else if (changed.length) {
+          unread += countReplies(changed);
           api.setUnread(unread);
         }
       }, function (e) {
@@ -731,6 +773,10 @@
         syncing = null;
       });
       return syncing;
+    }
+
+    function countReplies(messages) {
+      return messages.filter(function (m) { return m.role !== "user" && m.status !== "streaming"; }).length;
     }
 
     /* opening, closing, keyboard */
@@ -768,7 +814,7 @@
     }
 
     win.addEventListener("keydown", function (e) {
-      if (e.key === "Escape") {
+      if (e.key === "Escape" && !e.isComposing) {
         e.preventDefault();
         e.stopPropagation();
         close();

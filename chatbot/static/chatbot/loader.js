@@ -34,6 +34,7 @@
 
   // CSSOM, not a style attribute: allowed under a strict Content-Security-Policy.
   if (theme.color) host.style.setProperty("--scb-accent", theme.color);
+  if (theme.onColor) host.style.setProperty("--scb-on-accent", theme.onColor);
 
   function remember(key, value) {
     try {
@@ -131,6 +132,7 @@
 
   launcher.addEventListener("click", function () {
     api.toggle().catch(function () {
+      unreadText.textContent = strings.errorLoad || "";
       launcher.setAttribute("title", strings.errorLoad || "");
     });
   });
