@@ -69,7 +69,7 @@ CLOSED_NO_HOURS = {
     "zh-hans": "上班后",
 }
 OFFER_HUMAN = {
-    "en": "If I'm not helping, you can talk to a human: just say \"talk to a human\".",
+    "en": 'If I\'m not helping, you can talk to a human: just say "talk to a human".',
     "zh-hans": "如果我没能帮到您，可以输入“转人工”联系人工客服。",
 }
 OFFER_CHIP = {"en": "Talk to a human", "zh-hans": "转人工"}
@@ -120,7 +120,7 @@ def bot_answers(conversation: Any, when: datetime | None = None) -> bool:
 
 
 def describe_time(moment: datetime, language: str, now: datetime | None = None) -> str:
-    """"today at 09:00", "on Monday at 09:00 (Europe/London time)" and their Chinese forms."""
+    """ "today at 09:00", "on Monday at 09:00 (Europe/London time)" and their Chinese forms."""
     lang = _lang(language)
     now = (now or timezone.now()).astimezone(moment.tzinfo)
     clock = moment.strftime("%H:%M")

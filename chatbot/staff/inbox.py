@@ -15,9 +15,7 @@ STATES = [value for value, _label in Conversation.State.choices]
 
 
 def conversations(state: str | None = None) -> QuerySet[Conversation]:
-    queryset = Conversation.objects.select_related("user", "assigned_to").annotate(
-        message_count=Count("messages")
-    )
+    queryset = Conversation.objects.select_related("user", "assigned_to").annotate(message_count=Count("messages"))
     if state in STATES:
         queryset = queryset.filter(state=state)
     return queryset.order_by("-updated", "-id")
@@ -64,6 +62,5 @@ def state_tabs(current: str | None) -> list[dict[str, Any]]:
     counts = counts_by_state()
     labels = dict(Conversation.State.choices)
     return [
-        {"value": value, "label": labels[value], "count": counts[value], "active": value == current}
-        for value in STATES
+        {"value": value, "label": labels[value], "count": counts[value], "active": value == current} for value in STATES
     ]

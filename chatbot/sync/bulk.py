@@ -104,4 +104,3 @@ def sync(
     state.finished_at = state.last_success_at = timezone.now()
     state.save(update_fields=["result", "finished_at", "last_success_at"])
     return report
-
