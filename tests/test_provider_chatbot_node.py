@@ -220,3 +220,18 @@ def test_chat_api_error_mid_stream_keeps_the_partial_reply(node, provider, chat)
     assert events[-1][1]["message"]
     reply = Message.objects.get(role="assistant")
     assert reply.status == "error" and reply.text == "Hello"
+
+
+def test_health_endpoint_asks_chatbot_node(node, provider, client):
+    response = client.get("/api/chatbot/health")
+    assert response.status_code == 200
+    assert response.json()["checks"]["provider"] == {"ok": True, "detail": "chatbot_node: ok"}
+    assert node.paths() == ["/health"]
+
+
+def test_health_endpoint_names_chatbot_node_when_it_is_down(node, provider, client):
+    node.scenario = "health_down"
+    response = client.get("/api/chatbot/health")
+    assert response.status_code == 503
+    provider_check = response.json()["checks"]["provider"]
+    assert not provider_check["ok"] and provider_check["detail"].startswith("chatbot_node:")

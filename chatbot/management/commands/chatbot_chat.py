@@ -63,7 +63,12 @@ class Command(BaseCommand):
             if interactive:
                 self.stdout.write("you> ", ending="")
                 self.stdout.flush()
-            line = stdin.readline()
+            try:
+                line = stdin.readline()
+            except KeyboardInterrupt:
+                # Ctrl-C at the prompt leaves quietly, like Ctrl-D.
+                self.stdout.write("")
+                break
             if not line:
                 break
             text = line.strip()
