@@ -174,7 +174,10 @@ def test_stream_mode_only_with_both_keys(chatbot_conf):
     chatbot_conf(STREAM_CHAT_ENABLED=True, STREAM_CHAT_API_KEY="public-key", STREAM_CHAT_API_SECRET="")
     assert config_of(render_widget())["mode"] == "builtin"
     chatbot_conf(STREAM_CHAT_API_SECRET="stream-secret-value")
-    assert config_of(render_widget())["mode"] == "stream"
+    config = config_of(render_widget())
+    assert config["mode"] == "stream"
+    # The builtin endpoints stay: they are the fallback while the stream client is not available.
+    assert config["endpoints"]["messages"] == "/api/chatbot/messages"
 
 
 def test_no_secret_reaches_the_page(chatbot_conf):

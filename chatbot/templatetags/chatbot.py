@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from django import template
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -31,6 +33,14 @@ logger = logging.getLogger(__name__)
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _PLACEHOLDER_ID = uuid.UUID(int=0)
 DEFAULT_COLOR = "#2563eb"
+#: The stream transport's client, a separate file so builtin-mode pages never download it.
+STREAM_CLIENT = "chatbot/chat-stream.js"
+
+
+@lru_cache(maxsize=8)
+def _has_static(path: str) -> bool:
+    # Looked up once per process: a file system check, never on every page.
+    return finders.find(path) is not None
 
 
 def widget_mode() -> str:
@@ -156,6 +166,9 @@ def widget_config(request) -> dict[str, Any]:
     color = color if _HEX_COLOR.match(color) else DEFAULT_COLOR
     scheme = widget.get("color_scheme")
     assets = {"js": static("chatbot/chat.js"), "css": static("chatbot/chat.css")}
+    if mode == "stream" and _has_static(STREAM_CLIENT):
+        # Loaded by chat.js only in stream mode; without it the widget uses the builtin transport.
+        assets["stream"] = static(STREAM_CLIENT)
     return {
         "version": 1,
         "mode": mode,
