@@ -28,14 +28,15 @@ _END = object()
 
 
 async def _async_encode(events: Iterator[tuple[str, dict[str, Any]]]) -> AsyncIterator[bytes]:
-    # Under ASGI a synchronous iterator would be buffered whole; step it in a worker thread instead.
+    # Under ASGI a synchronous iterator would be buffered whole; step it in the request's own sync thread
+    # instead (Django gives each request one), so the relay keeps one thread and one DB connection.
     chunks = _encode(events)
-    step = sync_to_async(lambda: next(chunks, _END), thread_sensitive=False)
+    step = sync_to_async(lambda: next(chunks, _END), thread_sensitive=True)
     try:
         while (chunk := await step()) is not _END:
             yield chunk
     finally:
-        await sync_to_async(chunks.close, thread_sensitive=False)()
+        await sync_to_async(chunks.close, thread_sensitive=True)()
 
 
 def sse_response(request: HttpRequest, events: Iterator[tuple[str, dict[str, Any]]]) -> StreamingHttpResponse:
