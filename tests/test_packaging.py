@@ -70,10 +70,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     }
     # How this machine reaches PyPI (indexes, proxies, CA bundles) still applies.
     for name, value in os.environ.items():
-        if name.startswith(("PIP_", "UV_", "SSL_CERT_")) or name.lower().endswith("_proxy") or name in (
-            "REQUESTS_CA_BUNDLE",
-            "CURL_CA_BUNDLE",
-        ):
+        network = name.startswith(("PIP_", "UV_", "SSL_CERT_")) or name.lower().endswith("_proxy")
+        if network or name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
             env[name] = value
     env.update(extra)
     return env
@@ -168,8 +166,11 @@ def test_wheel_metadata_declares_the_runtime_dependencies():
     with zipfile.ZipFile(wheel) as archive:
         (meta_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         meta = archive.read(meta_name).decode()
-    requires = {re.split(r"[\s;<>=!\[(]", line.split(":", 1)[1].strip())[0].lower()
-                for line in meta.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line}
+    requires = {
+        re.split(r"[\s;<>=!\[(]", line.split(":", 1)[1].strip())[0].lower()
+        for line in meta.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    }
     # Everything the app imports at runtime must come with it.
     assert {"django", "djangorestframework", "drf-spectacular", "django-tasks"} <= requires
 
@@ -187,7 +188,9 @@ BASE_TEMPLATE = """{% load chatbot %}<!doctype html>
 def make_project(bin_dir: Path, where: Path) -> Path:
     """``django-admin startproject`` plus the README's three steps, and nothing else."""
     where.mkdir(parents=True)
-    subprocess.run([str(bin_dir / "django-admin"), "startproject", "plainshop", str(where)], check=True, env=clean_env())
+    subprocess.run(
+        [str(bin_dir / "django-admin"), "startproject", "plainshop", str(where)], check=True, env=clean_env()
+    )
     settings = where / "plainshop" / "settings.py"
     text = settings.read_text()
     # Step 1: "chatbot" in INSTALLED_APPS, the only app added.
@@ -247,7 +250,11 @@ def plain_site():
     env = clean_env()
     probe = subprocess.run(
         [python, "-c", "import chatbot, django_tasks, rest_framework; print(chatbot.__file__)"],
-        check=True, capture_output=True, text=True, cwd=where, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=where,
+        env=env,
     )
     assert str(bin_dir.parent) in probe.stdout, probe.stdout
     subprocess.run([python, "manage.py", "check", "--fail-level", "ERROR"], check=True, cwd=where, env=env)
@@ -256,7 +263,10 @@ def plain_site():
     log = (where / "server.log").open("wb")
     server = subprocess.Popen(
         [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=where, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=where,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -276,8 +286,9 @@ def _visitor(base: str) -> tuple[requests.Session, str, dict]:
     assert page.status_code == 200
     assert 'id="shop-chatbot"' in page.text
     assert "csrftoken" in session.cookies
-    config = json.loads(re.search(r'<script id="shop-chatbot-config" type="application/json">(.*?)</script>',
-                                  page.text, re.S).group(1))
+    config = json.loads(
+        re.search(r'<script id="shop-chatbot-config" type="application/json">(.*?)</script>', page.text, re.S).group(1)
+    )
     return session, session.cookies["csrftoken"], config
 
 
