@@ -293,6 +293,8 @@
     // Builtin transport has no push channel: while staff may answer, or a reply started on another page
     // is still streaming, the window looks for news every few seconds (only while the tab is visible).
     var POLL_MS = 4000;
+    var POLL_MAX_MS = 30000;
+    var pollDelay = POLL_MS;
     var state = null;
     var unfinished = {};
     var pollTimer = 0;
@@ -563,12 +565,19 @@
       clearTimeout(pollTimer);
       var waiting = state === "waiting" || state === "staff";
       for (var id in unfinished) waiting = true;
-      if (waiting) pollTimer = setTimeout(poll, POLL_MS);
+      if (waiting) pollTimer = setTimeout(poll, pollDelay);
     }
 
+    // Quick while something is happening, then slower and slower up to POLL_MAX_MS.
     function poll() {
-      if (doc.hidden || busy) track(null);
-      else sync().then(function () { track(null); });
+      if (doc.hidden || busy) {
+        track(null);
+        return;
+      }
+      sync().then(function (changed) {
+        pollDelay = changed ? POLL_MS : Math.min(pollDelay * 1.5, POLL_MAX_MS);
+        track(null);
+      });
     }
 
     /* errors: always plain words, and the visitor's text is never lost */
@@ -649,6 +658,7 @@
       }
       hideNotice();
       showSuggestions([]);
+      pollDelay = POLL_MS;
       var ctrl = typeof AbortController === "function" ? new AbortController() : null;
       busy = { ctrl: ctrl };
       setBusy(true);
@@ -690,7 +700,7 @@
             track(m.conversation);
             if (m.suggestions && m.suggestions.length) showSuggestions(m.suggestions);
             if (stick) toBottom();
-            arrived();
+            if (reply.node.parentNode) arrived();
           },
           error: function (e) {
             ended = true;
@@ -767,10 +777,13 @@
           unread += countReplies(changed);
           api.setUnread(unread);
         }
+        return changed.length > 0;
       }, function (e) {
         if (isOpen() && !synced) showNotice(errorText(e), function () { hideNotice(); sync(); });
-      }).then(function () {
+        return false;
+      }).then(function (changed) {
         syncing = null;
+        return changed;
       });
       return syncing;
     }
@@ -795,6 +808,7 @@
       if (lastId) api.remember("seen", lastId);
       toBottom();
       input.focus();
+      pollDelay = POLL_MS;
       if (!busy) sync();
     }
 
