@@ -9,6 +9,7 @@ import environ
 from oscar.defaults import *  # noqa: F403 - Oscar's documented way to get its defaults
 
 from chatbot.conf import settings_from_env
+from shop_site.dashboard.access import staff_only
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each server thread has its own connection; this bounds them per process (shop_site.database),
+    # so workers x threads can exceed PostgreSQL's max_connections. See "Production server" in the README.
+    DATABASES["default"]["ENGINE"] = "shop_site.database"
+    DATABASES["default"]["MAX_CONNECTIONS"] = env.int("DB_MAX_CONNECTIONS", default=30)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -159,6 +165,11 @@ OSCAR_ORDER_STATUS_PIPELINE = OSCAR_LINE_STATUS_PIPELINE = {
     "Cancelled": (),
 }
 OSCAR_ORDER_STATUS_CASCADE = {status: status for status in OSCAR_ORDER_STATUS_PIPELINE}
+# The support chat inbox (shop_site.dashboard) in the dashboard's menu, for staff.
+OSCAR_DASHBOARD_NAVIGATION = [
+    *OSCAR_DASHBOARD_NAVIGATION,  # noqa: F405
+    {"label": "Support chat", "icon": "fas fa-comments", "url_name": "chat-dashboard:inbox", "access_fn": staff_only},
+]
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@example.com")

@@ -9,6 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The support chat's API: the second line a shop adds.
     path("api/chatbot/", include("chatbot.urls")),
+    # The support chat inbox in Oscar's dashboard (the Django admin has it too).
+    path("dashboard/chat/", include("shop_site.dashboard.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
 ]
 if settings.DEBUG or settings.SERVE_MEDIA:

@@ -1,0 +1,45 @@
+"""Inbox and conversation pages in Oscar's dashboard, built on the app's staff actions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from chatbot.admin import ReplyForm
+from chatbot.models import Conversation
+from chatbot.staff import actions, inbox
+
+
+@staff_member_required
+def inbox_view(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state") or None
+    page = Paginator(inbox.conversations(state), 50).get_page(request.GET.get("page"))
+    rows = [(conversation, inbox.visitor_label(conversation)) for conversation in page]
+    context = {"page": page, "rows": rows, "tabs": inbox.state_tabs(state), "state": state}
+    return render(request, "oscar/dashboard/chatbot/inbox.html", context)
+
+
+@staff_member_required
+def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation.objects.select_related("user", "assigned_to"), pk=pk)
+    form = ReplyForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "reply")
+        if action == "handback":
+            actions.hand_back(conversation, request.user)
+            messages.success(request, "The assistant answers this visitor again.")
+            return redirect(request.path)
+        if action == "close":
+            actions.close(conversation, request.user)
+            messages.success(request, "Conversation closed.")
+            return redirect(request.path)
+        form = ReplyForm(request.POST)
+        if form.is_valid():
+            actions.staff_reply(conversation, request.user, form.cleaned_data["text"])
+            messages.success(request, "Reply sent.")
+            return redirect(request.path)
+    context = {"detail": inbox.detail(conversation), "form": form, "can_change": True}
+    return render(request, "oscar/dashboard/chatbot/conversation.html", context)
