@@ -358,3 +358,41 @@ def test_talk_to_a_human_then_staff_replies_reach_the_window(pages):
     expect(chat.badge).to_have_text("1")
     chat.open()
     expect(chat.log.locator(".msg.staff").last).to_contain_text("parcel left today")
+
+
+def test_theme_colour_and_left_position(pages, chatbot_conf):
+    chatbot_conf(WIDGET={"theme_color": "#0f766e", "position": "left"})
+    page = pages.open("/")
+    chat = Chat(page)
+    expect(chat.launcher).to_be_visible()
+    assert chat.launcher.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(15, 118, 110)"
+    assert chat.launcher.bounding_box()["x"] < 100
+    chat.open()
+    assert chat.dialog.bounding_box()["x"] < 100
+
+
+def test_works_without_declarative_shadow_dom(pages, browser, shop):
+    """Older browsers leave the <template> in place; the loader attaches the shadow root itself."""
+    context = browser.new_context(base_url=shop)
+    pages.contexts.append(context)
+    page = context.new_page()
+    pages.watch(page)
+
+    served: list[str] = []
+
+    def without_declarative_shadow_dom(route):
+        response = route.fetch()
+        html = response.text().replace('<template shadowrootmode="open">', "<template>")
+        served.append(html)
+        route.fulfill(response=response, body=html)
+
+    page.route(re.compile(r".*/$"), without_declarative_shadow_dom)
+    page.goto("/")
+    assert served and "shadowrootmode" not in served[-1] and 'id="shop-chatbot"' in served[-1]
+    # The loader moved the template's content into a shadow root it attached itself.
+    assert page.evaluate("document.querySelector('#shop-chatbot > template') === null")
+    assert page.evaluate("document.getElementById('shop-chatbot').shadowRoot.mode") == "open"
+    chat = Chat(page).open()
+    chat.ask("hello")
+    expect(chat.replies).to_have_count(1)
+    chat.wait_until_idle()
