@@ -1,0 +1,95 @@
+"""chatbot_purge: removes exactly the conversations asked for, with their messages; deleting a user
+deletes their chats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from chatbot.models import Conversation, Message
+
+pytestmark = pytest.mark.django_db
+
+
+def purge(*args: str) -> str:
+    out = StringIO()
+    call_command("chatbot_purge", *args, stdout=out)
+    return out.getvalue()
+
+
+def conversation(*, user=None, guest_id: str = "", days_old: int = 0, messages: int = 2) -> Conversation:
+    chat = Conversation.objects.create(user=user, guest_id=guest_id)
+    for index in range(messages):
+        Message.objects.create(conversation=chat, role="user" if index % 2 == 0 else "assistant", text=f"m{index}")
+    if days_old:
+        Conversation.objects.filter(pk=chat.pk).update(updated=timezone.now() - timedelta(days=days_old))
+    return chat
+
+
+@pytest.fixture
+def chats(customers):
+    return {
+        "alice": conversation(user=customers["alice"]),
+        "alice_old": conversation(user=customers["alice"], days_old=400, messages=3),
+        "bob": conversation(user=customers["bob"], days_old=40),
+        "guest": conversation(guest_id="g-123", days_old=10),
+        "other_guest": conversation(guest_id="g-456", days_old=500),
+    }
+
+
+def remaining(chats: dict) -> set[str]:
+    ids = set(Conversation.objects.values_list("pk", flat=True))
+    return {name for name, chat in chats.items() if chat.pk in ids}
+
+
+def test_purge_a_user_by_id_and_by_email(chats, customers):
+    out = purge("--user", str(customers["alice"].pk))
+    assert "Deleted 2 conversations and 5 messages" in out
+    assert remaining(chats) == {"bob", "guest", "other_guest"}
+    assert not Message.objects.filter(conversation_id__in=[chats["alice"].pk, chats["alice_old"].pk]).exists()
+    purge("--user", "BOB@example.com")
+    assert remaining(chats) == {"guest", "other_guest"}
+
+
+def test_purge_a_guest(chats):
+    assert "Deleted 1 conversations" in purge("--guest", "g-123")
+    assert remaining(chats) == {"alice", "alice_old", "bob", "other_guest"}
+
+
+def test_purge_by_age_and_combined(chats, customers):
+    purge("--older-than", "30", "--user", str(customers["alice"].pk))
+    assert remaining(chats) == {"alice", "bob", "guest", "other_guest"}
+    purge("--older-than", "30")
+    assert remaining(chats) == {"alice", "guest"}
+
+
+def test_expired_applies_the_retention_period(chats, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "RETENTION_DAYS": 365}
+    assert "Deleted 2 conversations" in purge("--expired")
+    assert remaining(chats) == {"alice", "bob", "guest"}
+
+
+def test_dry_run_deletes_nothing(chats):
+    out = purge("--older-than", "5", "--dry-run")
+    assert "Would delete 4 conversations and 9 messages" in out
+    assert remaining(chats) == set(chats)
+
+
+def test_a_criterion_is_required_and_users_must_exist(chats):
+    with pytest.raises(CommandError, match="--user, --guest"):
+        purge()
+    with pytest.raises(CommandError, match="No user"):
+        purge("--user", "nobody@example.com")
+    with pytest.raises(CommandError, match="not both"):
+        purge("--expired", "--older-than", "3")
+    assert remaining(chats) == set(chats)
+
+
+def test_deleting_a_user_deletes_their_chats(chats, customers):
+    customers["alice"].delete()
+    assert remaining(chats) == {"bob", "guest", "other_guest"}
+    assert Message.objects.count() == 6
