@@ -60,7 +60,10 @@ def test_reply_streams_into_the_channel_in_stream_s_ai_sequence(stream, chat):
     assert (reply.status, reply.text, reply.external_id) == ("done", SCRIPT.text, reply_id)
     assert Message.objects.get(external_id=sent["messageId"]).role == "user"
     # The history the widget shows comes from the database as well.
-    assert [m["text"] for m in chat.history()["messages"]] == ["Do you sell tea?", SCRIPT.text]
+    history = chat.history()["messages"]
+    assert [m["text"] for m in history] == ["Do you sell tea?", SCRIPT.text]
+    # The channel and the database know each message by the same id.
+    assert [m["id"] for m in history] == [sent["messageId"], reply_id]
 
 
 def test_partial_updates_are_throttled_by_time(stream, chat, settings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 from typing import Any
 
 from django.utils import timezone, translation
@@ -27,6 +26,7 @@ from chatbot.transports.stream import (
     call,
     channel_for,
     ensure_channel,
+    message_id_for,
     stream_enabled,
     upsert_user,
     visitor_token,
@@ -92,10 +92,12 @@ class StreamMessageView(StreamAPIView):
             raise MessageTooLong()
         visitor = self.visitor(request)
         sweep_stale_replies()
-        stream_id = str(uuid.uuid4())
-        # The question is stored first, under its Stream id: when Stream's webhook reports the same
-        # message, the row is already there and the webhook knows not to answer it a second time.
-        turn = begin_turn(visitor, text, external_id=stream_id)
+        turn = begin_turn(visitor, text)
+        # The question is stored first, under its Stream id (our own id, so the widget's history and the
+        # channel agree): when Stream's webhook reports the message, the webhook finds the row and
+        # knows not to answer it a second time.
+        stream_id = message_id_for(turn.question.public_id)
+        Message.objects.filter(pk=turn.question.pk).update(external_id=stream_id)
         try:
             ensure_channel(turn.conversation, visitor)
             channel = channel_for(turn.conversation)
