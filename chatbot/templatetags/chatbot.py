@@ -34,7 +34,7 @@ _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _PLACEHOLDER_ID = uuid.UUID(int=0)
 DEFAULT_COLOR = "#2563eb"
 #: The stream transport's client, a separate file so builtin-mode pages never download it.
-STREAM_CLIENT = "chatbot/chat-stream.js"
+STREAM_CLIENT = "chatbot/stream/chat-stream.js"
 
 
 @lru_cache(maxsize=8)
