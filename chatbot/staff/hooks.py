@@ -29,6 +29,9 @@ def stream_hook(name: str) -> Callable[..., Any] | None:
         module = import_module("chatbot.transports.stream")
     except ImportError:
         return None
+    enabled = getattr(module, "stream_enabled", None)
+    if callable(enabled) and not enabled():
+        return None
     hook = getattr(module, name, None)
     return hook if callable(hook) else None
 
