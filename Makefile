@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 2
 WEB_THREADS ?= 64
 export DJANGO_SETTINGS_MODULE ?= shop_site.settings
 
-.PHONY: install demo serve test lint browser bench clean
+.PHONY: install demo serve test lint browser bench clean widget-stream
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,21 @@ demo: install
 	$(BIN)/python manage.py load_demo_shop
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Storefront on http://127.0.0.1:$(PORT)/  (staff: admin / admin on /admin/)"
+	@# Stream mode writes replies from a task worker; it runs beside the web server and stops with it.
+	@worker=""; \
+	if $(BIN)/python -c "import django; django.setup(); from django.conf import settings; \
+		raise SystemExit(0 if 'django_tasks_db' in settings.INSTALLED_APPS else 1)"; then \
+		echo "Starting the task worker (manage.py db_worker)"; \
+		$(BIN)/python manage.py db_worker & worker=$$!; \
+	fi; \
+	trap 'test -z "$$worker" || kill $$worker' EXIT INT TERM; \
 	$(BIN)/gunicorn shop_site.wsgi --bind 0.0.0.0:$(PORT) --worker-class gthread \
 		--workers $(WEB_CONCURRENCY) --threads $(WEB_THREADS) --access-logfile -
+
+# The stream-mode widget client: the Stream JS SDK bundled into one committed file, so installing the
+# app needs no Node. Rebuild after changing frontend/stream/ or upgrading stream-chat.
+widget-stream:
+	cd frontend/stream && npm ci --no-audit --no-fund && npm test && npm run build
 
 # Chromium drives the widget tests; Debian's package, never a browser downloaded by a test tool.
 browser:
