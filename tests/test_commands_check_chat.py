@@ -166,3 +166,11 @@ def test_chat_with_the_local_provider(settings, catalogue):
     settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "local"}
     out, _, error = run("chatbot_chat", "-m", "Do you have a ceramic teapot?")
     assert error is None and "Ceramic Teapot" in out
+
+
+def test_check_with_a_provider_that_cannot_be_loaded(settings):
+    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "myshop.nowhere.Provider"}
+    out, _, error = run("chatbot_check")
+    assert error is not None
+    assert "Provider myshop.nowhere.Provider (in use)\n  cannot be loaded" in out
+    assert "chatbot.E002" not in out.split("Settings")[1]
