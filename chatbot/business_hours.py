@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.checks import CheckMessage, Error, register
 from django.utils import timezone
 
 from chatbot.conf import chatbot_settings
@@ -104,3 +105,19 @@ def staff_available(when: datetime | None = None) -> bool:
 def next_staff_time(when: datetime | None = None) -> datetime | None:
     hours = configured_hours()
     return None if hours is None else hours.next_opening(when)
+
+
+@register()
+def check_business_hours(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A malformed ``BUSINESS_HOURS`` is reported at start-up, not on a visitor's handoff."""
+    try:
+        configured_hours()
+    except ChatbotConfigurationError as exc:
+        return [
+            Error(
+                str(exc),
+                hint='e.g. {"timezone": "Europe/London", "days": {"mon": ["09:00", "17:30"]}}',
+                id="chatbot.E060",
+            )
+        ]
+    return []

@@ -287,3 +287,13 @@ def test_the_offer_chip_starts_a_handoff(chat, recording):
     chat.ask("this is not helpful")
     chat.ask(OFFER_CHIP["en"])
     assert Conversation.objects.get().state == "waiting"
+
+
+def test_bad_business_hours_are_a_system_check_error(settings):
+    from chatbot.business_hours import check_business_hours
+
+    settings.CHATBOT = {**settings.CHATBOT, "BUSINESS_HOURS": {"timezone": "UTC", "days": {"mon": ["9", "5"]}}}
+    (error,) = check_business_hours()
+    assert error.id == "chatbot.E060"
+    settings.CHATBOT = {**settings.CHATBOT, "BUSINESS_HOURS": LONDON_WEEKDAYS}
+    assert check_business_hours() == []
