@@ -68,9 +68,11 @@ class Command(BaseCommand):
             self.stdout.write("  not configured")
             return set()
         provider: Provider = get_provider() if active else cls(chatbot_settings)
-        for key, value in provider.describe().items():
-            if key != "provider":
-                self.stdout.write(f"  {key}: {value}")
+        described = {k: v for k, v in provider.describe().items() if k != "provider"}
+        for key, value in described.items():
+            self.stdout.write(f"  {key}: {value}")
+        if not described:
+            self.stdout.write("  no settings needed")
         system_checks = getattr(cls, "system_checks", None)
         messages = system_checks(chatbot_settings) if system_checks else []
         for message in messages:
@@ -94,4 +96,5 @@ class Command(BaseCommand):
         if not ok:
             self.failures += 1
         status = self.style.SUCCESS("ok") if ok else self.style.ERROR("FAILED")
-        self.stdout.write(f"  {label}: {status}" + (f" ({detail})" if detail else ""))
+        note = f" ({detail})" if detail and detail != "ok" else ""
+        self.stdout.write(f"  {label}: {status}{note}")
