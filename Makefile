@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 WEB_CONCURRENCY ?= 2
-WEB_THREADS ?= 64
+WEB_THREADS ?= 128
 export DJANGO_SETTINGS_MODULE ?= shop_site.settings
 
 .PHONY: install demo serve test lint browser bench clean widget-stream

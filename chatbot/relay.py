@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -195,7 +196,11 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         logger.exception("Unexpected error while relaying a reply")
         outcome.fail(ChatbotError("unexpected"))
     finally:
-        _finish(turn, request, outcome)
+        _finish_reliably(turn, request, outcome)
+        # The reply is stored; the rest of this request is writing bytes. A thread that kept its
+        # connection (CONN_MAX_AGE) would hold one per finished stream until it served another request:
+        # at 200 conversations ending together that ran PostgreSQL out of connections.
+        _release_connection()
     if outcome.error is not None:
         with translation.override(turn.ui_language):
             message = outcome.error.message
@@ -216,6 +221,26 @@ class _Outcome:
     def fail(self, error: ChatbotError) -> None:
         self.status = Message.Status.ERROR
         self.error = error
+
+
+#: Pauses before storing a finished reply again when the database refused or dropped the connection
+#: (a server at its connection limit, a backend terminated during the stream).
+_FINISH_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
+
+
+def _finish_reliably(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:
+    # Streaming released the connection, so storing the reply opens a new one; a reply that could not
+    # be stored would stay "streaming" and its text would be lost.
+    for delay in (*_FINISH_RETRY_DELAYS, None):
+        try:
+            _finish(turn, request, outcome)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("Storing reply %s failed (%s); retrying", turn.reply.pk, type(exc).__name__)
+            connection.close()
+            time.sleep(delay)
 
 
 def _finish(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:

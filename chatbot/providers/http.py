@@ -69,6 +69,10 @@ def set_or_missing(value: Any) -> str:
     return "set" if value else "missing"
 
 
+#: Upstream connections kept open per provider and host: about the replies one process streams at once.
+_POOL_SIZE = 256
+
+
 class HTTPProvider(Provider):
     """A provider that talks HTTP to a remote service."""
 
@@ -86,7 +90,13 @@ class HTTPProvider(Provider):
         if self._session is None:
             with self._session_lock:
                 if self._session is None:
-                    self._session = requests.Session()
+                    session = requests.Session()
+                    # requests keeps 10 connections per host; a server streaming more replies than that
+                    # opened (and, for HTTPS, handshook) a new connection for every extra reply.
+                    adapter = requests.adapters.HTTPAdapter(pool_maxsize=_POOL_SIZE)
+                    session.mount("https://", adapter)
+                    session.mount("http://", adapter)
+                    self._session = session
         return self._session
 
     @property

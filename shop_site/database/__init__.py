@@ -1,0 +1,1 @@
+"""PostgreSQL with a bound on the connections one server process opens (see ``base``)."""
