@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from functools import reduce
-from operator import or_
+from operator import and_, or_
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
@@ -58,33 +58,32 @@ def search(queryset: QuerySet, query: str, *, title: str, body: str, limit: int)
 def _search_postgres(queryset, latin, cjk, *, title, body, limit) -> list:
     from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
 
+    vector = SearchVector(title, weight="A", config="english") + SearchVector(body, weight="B", config="english")
     scores = []
-    conditions = []
-    if latin:
-        vector = SearchVector(title, weight="A", config="english") + SearchVector(
-            body, weight="B", config="english"
-        )
-        # OR the words: "waterproof hiking boots" should still rank boots that are not waterproof.
-        text_query = reduce(or_, (SearchQuery(word, config="english") for word in latin))
-        queryset = queryset.annotate(_rank=SearchRank(vector, text_query))
-        scores.append(F("_rank"))
-        conditions.append(Q(_rank__gt=0.0))
-        for index, word in enumerate(latin[:6]):
-            if len(word) < 4:
-                continue
-            name = f"_sim{index}"
-            queryset = queryset.annotate(**{name: TrigramWordSimilarity(word, title)})
-            scores.append(F(name))
-            conditions.append(Q(**{f"{name}__gte": 0.5}))
+    per_word = []
+    for index, word in enumerate(latin[:6]):
+        rank, sim = f"_rank{index}", f"_sim{index}"
+        queryset = queryset.annotate(**{rank: SearchRank(vector, SearchQuery(word, config="english"))})
+        matches = Q(**{f"{rank}__gt": 0.0})
+        scores.append(F(rank))
+        if len(word) >= 4:
+            # Typos: "hikng" is still close to the word "hiking" in a title.
+            queryset = queryset.annotate(**{sim: TrigramWordSimilarity(word, title)})
+            matches |= Q(**{f"{sim}__gte": 0.5})
+            scores.append(F(sim))
+        per_word.append(matches)
     cjk_q = _cjk_filter(cjk, (title, body))
     if cjk_q is not None:
-        conditions.append(cjk_q)
-    if not conditions:
+        per_word.append(cjk_q)
+    if not per_word:
         return []
-    queryset = queryset.filter(reduce(or_, conditions))
     if scores:
         queryset = queryset.annotate(_score=reduce(lambda a, b: a + b, scores)).order_by("-_score", "pk")
-    return list(queryset[:limit])
+    # Products that match every word first; only when there are none, those that match some.
+    found = list(queryset.filter(reduce(and_, per_word))[:limit])
+    if not found and len(per_word) > 1:
+        found = list(queryset.filter(reduce(or_, per_word))[:limit])
+    return found
 
 
 def _search_simple(queryset, latin, cjk, *, title, body, limit) -> list:
@@ -93,7 +92,9 @@ def _search_simple(queryset, latin, cjk, *, title, body, limit) -> list:
     cjk_q = _cjk_filter(cjk, (title, body))
     if cjk_q is not None:
         conditions.append(cjk_q)
-    found = list(queryset.filter(reduce(or_, conditions))[: limit * 4]) if conditions else []
+    found = list(queryset.filter(reduce(and_, conditions))[: limit * 4]) if conditions else []
+    if not found and len(conditions) > 1:
+        found = list(queryset.filter(reduce(or_, conditions))[: limit * 4])
     if not found and stems:
         # Nothing matched as typed: correct each word against the words of the catalogue's titles.
         titles = list(queryset.values_list(title, flat=True)[:5000])
