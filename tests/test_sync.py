@@ -190,7 +190,12 @@ def test_created_deleted_orders_and_customers_are_pushed(db, configured, django_
     with django_capture_on_commit_callbacks(execute=True):
         (product,) = make_products(1)
         product_id = str(product.pk)
+    with django_capture_on_commit_callbacks(execute=True):
         product.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        (short_lived,) = make_products(1)
+        short_lived_id = short_lived.pk
+        short_lived.delete()
     with django_capture_on_commit_callbacks(execute=True):
         from django.contrib.auth import get_user_model
 
@@ -202,8 +207,11 @@ def test_created_deleted_orders_and_customers_are_pushed(db, configured, django_
     seen = [(hook["event"], hook["data"].get("id") or hook["data"].get("number")) for hook in configured.webhooks]
     assert ("product.created", product_id) in seen
     assert ("product.deleted", product_id) in seen
+    assert [event for event, pk in seen if pk == str(short_lived_id)] == ["product.deleted"]
     assert ("customer.created", str(carol.pk)) in seen
-    assert any(event == "order.created" for event, _ in seen)
+    (order,) = [hook["data"] for hook in configured.webhooks if hook["event"] == "order.created"]
+    assert order["number"] == "300001" and order["lines"] == [{"title": "Trail Running Shoes", "quantity": 1}]
+    assert order["email"] == "carol@example.com"
 
 
 def test_failed_delivery_is_retried_later_then_delivered(db, configured):

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from chatbot.shop import adapter_path, get_shop
@@ -14,16 +15,21 @@ from chatbot.sync import webhooks
 logger = logging.getLogger(__name__)
 
 
-def _push(event: str, make_data: Any) -> None:
-    if not webhooks.enabled():
-        return
+def _record(event: str, make_data: Any) -> None:
     try:
         data = make_data()
+        if data is not None:
+            webhooks.record_event(event, data)
     except Exception:
         # A webhook must never break saving a product or an order in the shop.
-        logger.exception("Could not build the %s webhook", event)
-        return
-    webhooks.record_event(event, data)
+        logger.exception("Could not record the %s webhook", event)
+
+
+def _push(event: str, make_data: Any) -> None:
+    """Record the event once the change is committed, with the data as it is then: an order's lines
+    are saved after the order itself, in the same transaction."""
+    if webhooks.enabled():
+        transaction.on_commit(lambda: _record(event, make_data))
 
 
 def product_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
@@ -32,11 +38,14 @@ def product_saved(sender: Any, instance: Any, created: bool, raw: bool = False, 
     # A variant's change is a change of the product visitors see.
     product = instance.parent if getattr(instance, "parent_id", None) else instance
     event = "product.created" if created and product is instance else "product.updated"
-    _push(event, lambda: get_shop().product_record(product))
+    # None when the product was deleted before the commit: its product.deleted event says it all.
+    _push(event, lambda: get_shop().product_record(product) if product.pk else None)
 
 
 def product_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    _push("product.deleted", lambda: {"id": str(instance.pk), "upc": getattr(instance, "upc", "") or ""})
+    # Captured now: after the delete the instance no longer has its primary key.
+    data = {"id": str(instance.pk), "upc": getattr(instance, "upc", "") or ""}
+    _push("product.deleted", lambda: data)
 
 
 def stockrecord_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
@@ -45,7 +54,7 @@ def stockrecord_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: A
         return
     product = instance.product
     product = product.parent if product.parent_id else product
-    _push("product.updated", lambda: get_shop().product_record(product))
+    _push("product.updated", lambda: get_shop().product_record(product) if product.pk else None)
 
 
 def order_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
