@@ -1,7 +1,9 @@
 """Real Chromium (Debian's) against pytest-django's live server with the demo shop loaded.
 
 Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a thread
-with a running loop unless told it is safe, which it is here (the loop only drives the browser).
+with a running loop unless told it is safe, which it is here (the loop only drives the browser). Both
+the switch and the browser live only as long as this package's tests, so the rest of the suite runs
+without a loop in its thread and with Django's async-safety checks on.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from chatbot.signals import reply_finished
 from tests.browser.providers import GATE, Gate
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -26,7 +26,18 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package", autouse=True)
+def _orm_calls_beside_playwright() -> Iterator[None]:
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip("Debian's chromium is not installed (make browser)")
