@@ -17,7 +17,8 @@ def test_token_is_for_the_session_visitor_whatever_the_body_says(stream, chat):
     response = chat.post(TOKEN, {"userId": "shop-assistant", "userRole": "admin"})
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"token", "userId", "apiKey", "channelType", "channelId", "expiresAt"}
+    assert set(body) == {"token", "userId", "apiKey", "channelType", "channelId", "expiresAt", "baseUrl"}
+    assert body["baseUrl"] == stream.url  # set only when STREAM_CHAT_BASE_URL is
     assert body["apiKey"] == API_KEY
     assert body["userId"].startswith("shop-guest-")
     assert body["userId"] != "shop-assistant"

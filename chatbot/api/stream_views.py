@@ -66,16 +66,18 @@ class StreamTokenView(StreamAPIView):
         upsert_user(visitor_user(visitor))
         channel_id = ensure_channel(conversation, visitor)
         token, expires = visitor_token(visitor)
-        return Response(
-            {
-                "token": token,
-                "userId": visitor_user_id(visitor),
-                "apiKey": chatbot_settings.STREAM_CHAT_API_KEY,
-                "channelType": CHANNEL_TYPE,
-                "channelId": channel_id,
-                "expiresAt": datetime.datetime.fromtimestamp(expires, tz=datetime.UTC).isoformat(),
-            }
-        )
+        body = {
+            "token": token,
+            "userId": visitor_user_id(visitor),
+            "apiKey": chatbot_settings.STREAM_CHAT_API_KEY,
+            "channelType": CHANNEL_TYPE,
+            "channelId": channel_id,
+            "expiresAt": datetime.datetime.fromtimestamp(expires, tz=datetime.UTC).isoformat(),
+        }
+        if chatbot_settings.STREAM_CHAT_BASE_URL:
+            # A regional edge (or a test server): the browser's client must talk to the same one.
+            body["baseUrl"] = chatbot_settings.STREAM_CHAT_BASE_URL
+        return Response(body)
 
 
 class StreamMessageView(StreamAPIView):

@@ -10,8 +10,13 @@ Also here: test providers (plug-ins selected by dotted path in ``CHATBOT["PROVID
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import datetime
+import hashlib
 import json
 import re
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +40,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)/query$"), "query channel"),
     ("POST", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)/message$"), "send message"),
     ("POST", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)/event$"), "send event"),
+    ("POST", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)/read$"), "mark read"),
     ("POST", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)$"), "update channel"),
     ("DELETE", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)$"), "delete channel"),
     ("PUT", re.compile(r"^/messages/(?P<mid>[^/]+)$"), "update message partial"),
@@ -42,6 +48,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/app$"), "get app"),
     ("PATCH", re.compile(r"^/app$"), "update app"),
 ]
+
+
+_CLIENT_OPS = {"query channel", "send event", "mark read"}
 
 
 @dataclass
@@ -54,6 +63,8 @@ class Call:
     body: Any
     status: int = 200
     params: dict[str, str] = field(default_factory=dict)
+    #: Set for calls made with a visitor's token (the browser's client); None for the server.
+    user_id: str | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -93,11 +104,102 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        self._cors()
         self.end_headers()
         self.wfile.write(payload)
         fake.record(call)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+    def _cors(self) -> None:
+        # The browser's Stream client calls from the shop's origin, as it does with the real API.
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers") or "*")
+        self.send_header("Access-Control-Max-Age", "600")
+
+    def do_OPTIONS(self) -> None:
+        self.send_response(204)
+        self._cors()
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            self.server.fake.serve_websocket(self)
+            return
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
+
+
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+class _Socket:
+    """One server side of a websocket: text frames out (unmasked), frames in until close."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, user_id: str):
+        self.handler = handler
+        self.user_id = user_id
+        self.watching: set[str] = set()
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def send(self, data: Any) -> None:
+        payload = json.dumps(data).encode()
+        size = len(payload)
+        if size < 126:
+            header = struct.pack("!BB", 0x81, size)
+        elif size < 65536:
+            header = struct.pack("!BBH", 0x81, 126, size)
+        else:
+            header = struct.pack("!BBQ", 0x81, 127, size)
+        with self.lock:
+            if self.closed:
+                return
+            try:
+                self.handler.wfile.write(header + payload)
+                self.handler.wfile.flush()
+            except OSError:
+                self.closed = True
+
+    def close(self) -> None:
+        with self.lock:
+            if not self.closed:
+                self.closed = True
+                with contextlib.suppress(OSError):
+                    self.handler.wfile.write(b"\x88\x02\x03\xe8")
+                    self.handler.wfile.flush()
+        self.handler.close_connection = True
+
+    def run(self) -> None:
+        read = self.handler.rfile.read
+        try:
+            while not self.closed:
+                head = read(2)
+                if len(head) < 2:
+                    break
+                opcode, size = head[0] & 0x0F, head[1] & 0x7F
+                if size == 126:
+                    size = struct.unpack("!H", read(2))[0]
+                elif size == 127:
+                    size = struct.unpack("!Q", read(8))[0]
+                mask = read(4) if head[1] & 0x80 else b"\0\0\0\0"
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(read(size)))
+                if opcode == 0x8:
+                    break
+                if opcode == 0x9:  # ping
+                    with self.lock:
+                        self.handler.wfile.write(bytes([0x8A, len(data)]) + data)
+                        self.handler.wfile.flush()
+                elif opcode == 0x1 and b"health.check" in data:
+                    self.send({"type": "health.check", "created_at": _now()})
+        except OSError:
+            pass
+        self.close()
 
 
 class _Server(ThreadingHTTPServer):
@@ -118,6 +220,8 @@ class FakeStream:
         self.messages: dict[str, dict] = {}
         self.events: list[dict] = []
         self.app: dict[str, Any] = {"event_hooks": []}
+        #: Open websockets by connection id.
+        self.sockets: dict[str, _Socket] = {}
         self._failures: dict[str, list[int]] = {}
         self._changed = threading.Condition()
         self._server: _Server | None = None
@@ -165,9 +269,13 @@ class FakeStream:
         try:
             claims = jwt.decode(call.headers.get("authorization", ""), self.api_secret, algorithms=["HS256"])
         except jwt.PyJWTError as exc:
-            return f"bad server token: {exc}"
-        if claims.get("server") is not True:
-            return "token is not a server token"
+            return f"bad token: {exc}"
+        if claims.get("server") is True:
+            return None
+        # A visitor's token (the browser): only what a visitor may do, in their own channels.
+        call.user_id = claims.get("user_id")
+        if not call.user_id or call.op not in _CLIENT_OPS:
+            return f"a user token may not call {call.op}"
         return None
 
     def answer(self, call: Call) -> tuple[int, Any]:
@@ -217,8 +325,34 @@ class FakeStream:
             self.channels[cid] = {"id": call.params["id"], "type": call.params["type"], "cid": cid,
                                   "members": list(members), "data": data}
         channel = self.channels[cid]
+        if call.user_id is not None:
+            return self._watch(call, channel)
         return 201, {"channel": {"id": channel["id"], "type": channel["type"], "cid": cid},
                      "members": [{"user_id": m} for m in channel["members"]]}
+
+    def _watch(self, call: Call, channel: dict) -> tuple[int, Any]:
+        if call.user_id not in channel["members"]:
+            return self._error(403, 17, f"user {call.user_id} is not a member")
+        connection = self.sockets.get(call.query.get("connection_id", ""))
+        if connection is not None and (call.body or {}).get("watch"):
+            connection.watching.add(channel["cid"])
+        members = [{"user_id": m, "user": {"id": m}} for m in channel["members"]]
+        messages = [m for m in self.messages.values() if m.get("cid") == channel["cid"]]
+        return 201, {
+            "channel": {
+                "id": channel["id"], "type": channel["type"], "cid": channel["cid"],
+                "config": {"read_events": True, "typing_events": True, "connect_events": True,
+                           "custom_events": True, "name": "messaging"},
+                "created_by": {"id": "shop-assistant"}, "frozen": False, "member_count": len(members),
+                "own_capabilities": ["send-message", "read-events", "send-custom-events"],
+                "created_at": _now(), "updated_at": _now(),
+            },
+            "members": members, "messages": messages, "read": [], "watchers": [], "watcher_count": 1,
+            "pinned_messages": [], "duration": "1ms",
+        }
+
+    def _mark_read(self, call: Call) -> tuple[int, Any]:
+        return 201, {"event": {"type": "message.read"}}
 
     def _channel(self, call: Call) -> dict | None:
         return self.channels.get(f"{call.params['type']}:{call.params['id']}")
@@ -234,8 +368,11 @@ class FakeStream:
         message.setdefault("id", f"auto-{len(self.messages) + 1}")
         if message["id"] in self.messages:
             return self._error(400, 4, f"message with id {message['id']} already exists")
-        message.update(cid=channel["cid"], type="regular", updates=0)
+        message.update(cid=channel["cid"], type="regular", updates=0, created_at=_now(), updated_at=_now(),
+                       attachments=[], latest_reactions=[], own_reactions=[], mentioned_users=[],
+                       reaction_counts={}, reaction_scores={}, reply_count=0)
         self.messages[message["id"]] = message
+        self._push(channel, {"type": "message.new", "message": message, "user": message["user"]})
         return 201, {"message": message}
 
     def _update_message_partial(self, call: Call) -> tuple[int, Any]:
@@ -247,6 +384,10 @@ class FakeStream:
             return self._error(403, 17, "only the author may update the message")
         message.update(body.get("set") or {})
         message["updates"] += 1
+        message["updated_at"] = _now()
+        channel = self.channels.get(message["cid"])
+        if channel is not None:
+            self._push(channel, {"type": "message.updated", "message": message, "user": message["user"]})
         return 200, {"message": message}
 
     def _update_message(self, call: Call) -> tuple[int, Any]:
@@ -257,9 +398,62 @@ class FakeStream:
         if channel is None:
             return self._error(404, 16, "channel does not exist")
         event = dict((call.body or {}).get("event") or {})
+        if call.user_id is not None:
+            if call.user_id not in channel["members"]:
+                return self._error(403, 17, "not a member")
+            event["user"] = {"id": call.user_id}
         event["cid"] = channel["cid"]
         self.events.append(event)
+        self._push(channel, dict(event))
         return 201, {"event": event}
+
+    # -- the websocket (enough of it for the browser's client) -----------------------------------
+
+    def _push(self, channel: dict, event: dict) -> None:
+        event.update(cid=channel["cid"], channel_id=channel["id"], channel_type=channel["type"],
+                     created_at=_now())
+        for connection in list(self.sockets.values()):
+            if channel["cid"] in connection.watching:
+                connection.send(event)
+
+    def serve_websocket(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        problem = None
+        user_id = None
+        try:
+            claims = jwt.decode(query.get("authorization", ""), self.api_secret, algorithms=["HS256"])
+            user_id = claims.get("user_id")
+            payload = json.loads(query.get("json", "{}"))
+            if query.get("api_key") != self.api_key or payload.get("user_id") != user_id or not user_id:
+                problem = "websocket: api_key or user does not match the token"
+        except (jwt.PyJWTError, ValueError) as exc:
+            problem = f"websocket: bad token {exc}"
+        key = handler.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()  # noqa: S324
+        handler.send_response(101)
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", accept)
+        handler.end_headers()
+        connection = _Socket(handler, user_id or "")
+        if problem:
+            with self._changed:
+                self.problems.append(problem)
+            connection.send({"error": {"code": 43, "message": problem, "StatusCode": 401}})
+            connection.close()
+            return
+        connection_id = f"conn-{len(self.sockets) + 1}"
+        with self._changed:
+            self.sockets[connection_id] = connection
+            self._changed.notify_all()
+        connection.send({"type": "health.check", "connection_id": connection_id, "cid": "*", "created_at": _now(),
+                         "me": {"id": user_id, "total_unread_count": 0, "unread_channels": 0, "unread_count": 0,
+                                "channel_mutes": [], "mutes": [], "devices": []}})
+        connection.run()
+        with self._changed:
+            self.sockets.pop(connection_id, None)
+            self._changed.notify_all()
 
     def _update_channel(self, call: Call) -> tuple[int, Any]:
         channel = self._channel(call)
@@ -302,6 +496,10 @@ class FakeStream:
         return self
 
     def stop(self) -> None:
+        for connection in list(self.sockets.values()):
+            connection.close()
+            with contextlib.suppress(OSError):
+                connection.handler.connection.shutdown(2)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

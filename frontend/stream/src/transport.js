@@ -15,6 +15,8 @@ var ERROR_STATE = "AI_STATE_ERROR";
 var REPLY_SILENCE_MS = 120000;
 // After the final update (generating: false) the clear event normally follows at once.
 var SETTLE_MS = 3000;
+// Connecting (token, websocket, channel) gives up after this long.
+var CONNECT_TIMEOUT_MS = 15000;
 // The websocket is closed when the window has stayed closed this long; reopening reconnects.
 var IDLE_DISCONNECT_MS = 5 * 60 * 1000;
 
@@ -115,16 +117,34 @@ export function createStreamTransport(config, api, deps) {
     if (session) return Promise.resolve(session);
     if (connecting) return connecting;
     connecting = fetchToken().then(function (data) {
-      var client = new StreamChat(data.apiKey, { timeout: 6000 });
+      var options = { timeout: 6000 };
+      if (data.baseUrl) options.baseURL = data.baseUrl;
+      var client = new StreamChat(data.apiKey, options);
       stats.connects += 1;
-      return client.connectUser({ id: data.userId }, tokenProvider(data)).then(function () {
+      var gaveUp = false;
+      var opened = client.connectUser({ id: data.userId }, tokenProvider(data)).then(function () {
         var channel = client.channel(data.channelType, data.channelId);
         return channel.watch().then(function () {
+          if (gaveUp) throw wireError("network");
           var sub = channel.on(onEvent);
           session = { client: client, channel: channel, userId: data.userId, sub: sub };
           return session;
         });
-      }).catch(function (e) {
+      });
+      // Stream's client keeps retrying an unreachable websocket; the visitor should hear about it.
+      var timer = 0;
+      var late = new Promise(function (resolve, reject) {
+        timer = setTimer(function () {
+          gaveUp = true;
+          reject(wireError("network"));
+        }, CONNECT_TIMEOUT_MS);
+      });
+      return Promise.race([opened, late]).then(function (s) {
+        clearTimer(timer);
+        return s;
+      }, function (e) {
+        clearTimer(timer);
+        session = null;
         try { client.disconnectUser(); } catch (ignored) { /* nothing to close */ }
         throw e;
       });
