@@ -1,6 +1,9 @@
 """Stream mode in real Chromium: the bundled Stream client connects to a local Stream fake (REST and
 websocket), the reply grows in the chat window from channel events, and stop works."""
 
+# The browser fixtures are imported from tests/browser/conftest.py and used as arguments.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import os
