@@ -51,7 +51,8 @@ test: install browser lint
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info staticfiles
