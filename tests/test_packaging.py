@@ -106,7 +106,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_healthy(url: str, process: subprocess.Popen, deadline: float = 60.0) -> requests.Response:
+def wait_healthy(url: str, process: subprocess.Popen, deadline: float = 120.0) -> requests.Response:
     """Poll ``url`` until it answers 200, the process dies, or the deadline passes."""
     end = time.monotonic() + deadline
     last: object = None
@@ -114,8 +114,8 @@ def wait_healthy(url: str, process: subprocess.Popen, deadline: float = 60.0) ->
         if process.poll() is not None:
             raise AssertionError(f"server exited with {process.returncode}")
         try:
-            response = requests.get(url, timeout=5)
-        except requests.ConnectionError as exc:
+            response = requests.get(url, timeout=10)
+        except requests.RequestException as exc:  # not listening yet, or still starting its workers
             last = exc
         else:
             if response.status_code == 200:
