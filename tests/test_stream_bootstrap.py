@@ -84,9 +84,13 @@ def test_disabled_stream_is_logged_once_and_the_builtin_transport_stays(settings
 
 def test_health_reports_stream(stream):
     assert widget_mode() == "stream"
-    response = Client().get("/api/chatbot/health")
-    assert response.json()["checks"]["stream"] == {"ok": True, "detail": "ok"}
     stream.fail("get app", 500)
     response = Client().get("/api/chatbot/health")
     assert response.status_code == 503
-    assert response.json()["checks"]["stream"]["ok"] is False
+    assert response.json()["checks"]["stream"] == {"ok": False, "detail": "stream_unavailable"}
+    response = Client().get("/api/chatbot/health")
+    assert response.json()["checks"]["stream"] == {"ok": True, "detail": "ok"}
+    # A good answer is remembered for a while: health polls do not each cost a call to Stream.
+    calls = len(stream.ops("get app"))
+    Client().get("/api/chatbot/health")
+    assert len(stream.ops("get app")) == calls

@@ -124,8 +124,18 @@ def call(operation: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise StreamUnavailable(f"{operation}: {type(exc).__name__}") from exc
 
 
+_HEALTHY_SECONDS = 30
+
+
 def stream_health() -> tuple[bool, str]:
-    """``(ok, detail)`` for the health check: one cheap authenticated call."""
+    """``(ok, detail)`` for the health check: one cheap authenticated call.
+
+    A good answer is remembered for half a minute: load balancers poll health often, and each poll
+    would otherwise be a call against the app's Stream rate limits. A failure is never remembered.
+    """
+    key = _user_cache_key("health") if stream_enabled() else ""
+    if key and cache.get(key):
+        return True, "ok"
     try:
         client = get_client()
         call("app settings", client.get_app_settings)
@@ -133,6 +143,7 @@ def stream_health() -> tuple[bool, str]:
         return True, "rate limited"
     except ChatbotError as exc:
         return False, exc.code
+    cache.set(key, True, _HEALTHY_SECONDS)
     return True, "ok"
 
 

@@ -385,7 +385,7 @@ class FakeStream:
         message.update(body.get("set") or {})
         message["updates"] += 1
         message["updated_at"] = _now()
-        channel = self.channels.get(message["cid"])
+        channel = self.channels.get(message.get("cid", ""))
         if channel is not None:
             self._push(channel, {"type": "message.updated", "message": message, "user": message["user"]})
         return 200, {"message": message}

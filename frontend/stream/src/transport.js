@@ -15,6 +15,9 @@ var ERROR_STATE = "AI_STATE_ERROR";
 var REPLY_SILENCE_MS = 120000;
 // After the final update (generating: false) the clear event normally follows at once.
 var SETTLE_MS = 3000;
+// Tokens are renewed this long before they expire (never sooner than REFRESH_MIN_MS from now).
+var REFRESH_EARLY_MS = 60000;
+var REFRESH_MIN_MS = 5000;
 // Connecting (token, websocket, channel) gives up after this long.
 var CONNECT_TIMEOUT_MS = 15000;
 // The websocket is closed when the window has stayed closed this long; reopening reconnects.
@@ -46,6 +49,8 @@ export function createStreamTransport(config, api, deps) {
   var connecting = null;
   var active = null; // the reply being waited for
   var idleTimer = 0;
+  var refreshTimer = 0;
+  var expiresAt = 0;
   var stats = { tokens: 0, connects: 0, disconnects: 0 };
 
   function csrfToken() {
@@ -82,7 +87,26 @@ export function createStreamTransport(config, api, deps) {
 
   function fetchToken() {
     stats.tokens += 1;
-    return post(endpoints.streamToken, {});
+    return post(endpoints.streamToken, {}).then(function (data) {
+      expiresAt = Date.parse(data.expiresAt) || 0;
+      return data;
+    });
+  }
+
+  // A new token shortly before the current one expires, so neither REST calls nor a reconnecting
+  // websocket ever meet an expired token (Stream's client also asks the provider on expiry errors).
+  function scheduleRefresh() {
+    clearTimer(refreshTimer);
+    if (!session || !expiresAt) return;
+    var wait = Math.max(REFRESH_MIN_MS, expiresAt - Date.now() - REFRESH_EARLY_MS);
+    refreshTimer = setTimer(function () {
+      var s = session;
+      if (!s || !s.client.tokenManager) return;
+      Promise.resolve(s.client.tokenManager.loadToken()).then(scheduleRefresh, function () {
+        expiresAt = Date.now() + REFRESH_EARLY_MS + REFRESH_MIN_MS * 6; // try again in half a minute
+        scheduleRefresh();
+      });
+    }, wait);
   }
 
   // Stream calls this whenever it needs a token (first connect, expiry, reconnect). The first answer
@@ -150,6 +174,7 @@ export function createStreamTransport(config, api, deps) {
       });
     }).then(function (s) {
       connecting = null;
+      scheduleRefresh();
       return s;
     }, function (e) {
       connecting = null;
@@ -161,6 +186,7 @@ export function createStreamTransport(config, api, deps) {
   function disconnect() {
     var s = session;
     session = null;
+    clearTimer(refreshTimer);
     if (!s) return Promise.resolve();
     stats.disconnects += 1;
     if (s.sub && s.sub.unsubscribe) s.sub.unsubscribe();

@@ -73,6 +73,9 @@ function fakeStreamChat() {
       return this.channels[id];
     }
     disconnectUser() { this.disconnected = true; return Promise.resolve(); }
+    get tokenManager() {
+      return { loadToken: () => this.provider().then((token) => { this.token = token; return token; }) };
+    }
   }
   return { FakeStreamChat, made };
 }
@@ -264,4 +267,19 @@ test("unread badge from Stream's count while the window is closed; disconnect af
   assert.equal(made[0].disconnected, true);
   await transport.connect();
   assert.equal(made.length, 2); // reopening connects again
+});
+
+test("the token is renewed a minute before it expires", async () => {
+  const expires = (n) => new Date(Date.now() + (n === 1 ? 600000 : 1200000)).toISOString();
+  const { transport, made, timers } = setup({
+    [CONFIG.endpoints.streamToken]: (n) => ({ status: 200, body: { ...TOKEN.body, token: `tok-${n}`, expiresAt: expires(n) } })
+  });
+  await transport.connect();
+  const refresh = timers.at(-1);
+  assert.ok(refresh.ms > 530000 && refresh.ms <= 540000, `refresh in ${refresh.ms} ms`);
+  refresh.fn();
+  await tick(); await tick();
+  assert.equal(made[0].token, "tok-2");
+  const next = timers.at(-1);
+  assert.ok(next.ms > 1130000 && next.ms <= 1140000, `next refresh in ${next.ms} ms`);
 });
