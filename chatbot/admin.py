@@ -61,7 +61,11 @@ class ConversationAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "state_tabs": inbox.state_tabs(request.GET.get("state__exact"))}
+        extra_context = {
+            "title": _("Support chat inbox"),
+            **(extra_context or {}),
+            "state_tabs": inbox.state_tabs(request.GET.get("state__exact")),
+        }
         return super().changelist_view(request, extra_context)
 
     def change_view(
