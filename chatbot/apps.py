@@ -13,6 +13,12 @@ def _stream_bootstrap(**kwargs: Any) -> None:
     on_first_request(**kwargs)
 
 
+def _sweep_interrupted(**kwargs: Any) -> None:
+    from chatbot.sweep import on_first_request
+
+    on_first_request(**kwargs)
+
+
 def _stream_rearm(**kwargs: Any) -> None:
     if kwargs.get("setting") == "CHATBOT":
         from chatbot.transports.stream_bootstrap import rearm
@@ -34,4 +40,6 @@ class ChatbotConfig(AppConfig):
 
         # Stream's assistant user is set up lazily, in the background, once the site serves requests.
         request_started.connect(_stream_bootstrap, dispatch_uid="chatbot.stream_bootstrap")
+        # Replies a dead process left "streaming" are marked failed when a new process starts serving.
+        request_started.connect(_sweep_interrupted, dispatch_uid="chatbot.sweep")
         setting_changed.connect(_stream_rearm, dispatch_uid="chatbot.stream_rearm")

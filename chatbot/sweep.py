@@ -1,0 +1,67 @@
+"""Replies left "streaming" by a server process that died (killed mid-reply, out of memory, deployed
+over): each new process marks them failed once, when it serves its first request.
+
+A reply counts as abandoned only when it is older than the longest a live reply can take (the
+provider read timeout plus a margin), so a reply another live process is still streaming is never
+touched. The relay applies the same rule to a conversation when it is next used; this sweep makes the
+history right before that, for the visitor who reloads the page and for the staff inbox. Replies in
+Stream channels are left to the Stream relay's own sweep, which also corrects the message in Stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from chatbot.conf import chatbot_settings
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted"
+
+
+def abandoned_before() -> Any:
+    return timezone.now() - timedelta(seconds=float(chatbot_settings.READ_TIMEOUT) + 30)
+
+
+def sweep_interrupted_replies() -> int:
+    """Mark abandoned builtin-transport replies as failed; returns how many were marked."""
+    from chatbot.models import Message
+
+    stale = Message.objects.filter(
+        status=Message.Status.STREAMING,
+        role=Message.Role.ASSISTANT,
+        created__lt=abandoned_before(),
+        conversation__stream_channel_id="",
+    )
+    swept = Message.objects.filter(pk__in=stale.values("pk")).update(
+        status=Message.Status.ERROR, error_code=INTERRUPTED, updated=timezone.now()
+    )
+    if swept:
+        logger.info("Marked %d interrupted replies as failed", swept)
+    return swept
+
+
+_started = threading.Event()
+
+
+def on_first_request(**kwargs: Any) -> None:
+    """``request_started`` receiver: sweep once per process, off the request's thread."""
+    if _started.is_set():
+        return
+    _started.set()
+
+    def run() -> None:
+        try:
+            sweep_interrupted_replies()
+        except Exception as exc:  # the database may be down at start; the relay still catches it later
+            logger.warning("Could not sweep interrupted replies: %s", type(exc).__name__)
+        finally:
+            connection.close()  # this thread ends; its connection must not outlive it
+
+    threading.Thread(target=run, name="chatbot-sweep", daemon=True).start()
