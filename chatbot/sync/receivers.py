@@ -1,13 +1,15 @@
-"""Oscar model signals -> change webhooks. Connected only when the Oscar adapter is in use."""
+"""Oscar model signals -> change webhooks. Connected only when the Oscar adapter (or a subclass) is in use."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.utils.module_loading import import_string
 
 from chatbot.shop import adapter_path, get_shop
 from chatbot.sync import webhooks
@@ -71,9 +73,18 @@ def customer_saved(sender: Any, instance: Any, created: bool, raw: bool = False,
 
 def connect() -> bool:
     """Hook the shop's models; False (nothing connected) unless the Oscar adapter is configured."""
-    if adapter_path() != "chatbot.shop.oscar.OscarShop":
+    if not apps.is_installed("oscar"):
         return False
     from oscar.core.loading import get_model
+
+    from chatbot.shop.oscar import OscarShop
+
+    try:
+        adapter = import_string(adapter_path())
+    except ImportError:
+        return False  # reported by the system checks
+    if not (isinstance(adapter, type) and issubclass(adapter, OscarShop)):
+        return False
 
     Product = get_model("catalogue", "Product")
     StockRecord = get_model("partner", "StockRecord")
