@@ -2,8 +2,8 @@
 
 Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a thread
 with a running loop unless told it is safe, which it is here (the loop only drives the browser). Both
-the switch and the browser live only as long as this package's tests, so the rest of the suite runs
-without a loop in its thread and with Django's async-safety checks on.
+the switch and the browser live only as long as a test module that uses them, so the rest of the suite
+runs without a loop in its thread and with Django's async-safety checks on.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="package", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _orm_calls_beside_playwright() -> Iterator[None]:
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -37,8 +37,10 @@ def _orm_calls_beside_playwright() -> Iterator[None]:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, also where a test module outside this package imports it: Playwright's loop must
+    # not outlive the module that uses it, or later tests would find a running loop in their thread.
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip("Debian's chromium is not installed (make browser)")
     with sync_playwright() as playwright:
