@@ -82,3 +82,19 @@ def test_stream_down_shows_a_clear_message_and_keeps_the_text(stream_shop, pages
     chat.ask("Where is my parcel?")
     expect(chat.dialog).to_contain_text("unavailable right now")
     expect(chat.box).to_have_value("Where is my parcel?")
+
+
+def test_unread_badge_from_stream_while_the_window_is_closed(stream_shop, pages):
+    from chatbot.transports.stream import assistant_id, get_client
+
+    page = pages.open("/")
+    chat = Chat(page).open()
+    chat.ask("Hello")
+    expect(chat.last_reply()).to_contain_text("green tea.")
+    chat.wait_until_idle()
+    chat.page.keyboard.press("Escape")
+    expect(chat.dialog).to_be_hidden()
+    # Someone else writes in the channel (a member of staff through Stream, say) while it is closed.
+    channel_id = next(iter(stream_shop.channels.values()))["id"]
+    get_client().channel("messaging", channel_id).send_message({"text": "Anything else?"}, assistant_id())
+    expect(chat.badge).to_have_text("1")

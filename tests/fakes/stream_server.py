@@ -352,7 +352,13 @@ class FakeStream:
         }
 
     def _mark_read(self, call: Call) -> tuple[int, Any]:
-        return 201, {"event": {"type": "message.read"}}
+        channel = self._channel(call)
+        if channel is None or call.user_id not in channel["members"]:
+            return self._error(403, 17, "not a member")
+        # As Stream does: the reader's clients hear about it and reset their unread counts.
+        event = {"type": "message.read", "user": {"id": call.user_id}, "unread_messages": 0}
+        self._push(channel, dict(event))
+        return 201, {"event": event}
 
     def _channel(self, call: Call) -> dict | None:
         return self.channels.get(f"{call.params['type']}:{call.params['id']}")

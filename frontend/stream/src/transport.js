@@ -131,7 +131,11 @@ export function createStreamTransport(config, api, deps) {
     var message = event.message || {};
     if (active) active.handle(event);
     var mine = message.user && session && message.user.id === session.userId;
-    if (event.type === "message.new" && !mine && !isOpen()) {
+    if (event.type !== "message.new" || mine || !session) return;
+    if (isOpen()) {
+      // Seen as it arrives: Stream's count for this visitor stays at zero.
+      if (session.channel.markRead) Promise.resolve(session.channel.markRead()).catch(function () {});
+    } else {
       // Unread badge from Stream's own count (messages from the assistant or staff).
       api.setUnread(session.channel.countUnread ? session.channel.countUnread() : 1);
     }
@@ -329,6 +333,14 @@ export function createStreamTransport(config, api, deps) {
   return {
     name: "stream",
     history: function () {
+      if (isOpen()) {
+        // The window is open: watch the channel now (staff replies, unread counts), and tell Stream
+        // the visitor has seen it. A closed window (the idle preload) never opens a websocket.
+        clearTimer(idleTimer);
+        connect().then(function (s) {
+          if (s.channel.markRead) return s.channel.markRead();
+        }).catch(function () {});
+      }
       return base.history.apply(base, arguments);
     },
     feedback: function (id, rating) {

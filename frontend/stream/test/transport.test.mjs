@@ -50,6 +50,7 @@ class FakeChannel {
   }
   emit(event) { this.listeners.slice().forEach((fn) => fn(event)); }
   countUnread() { return this.unread; }
+  markRead() { this.reads = (this.reads || 0) + 1; return Promise.resolve(); }
   stopAIResponse() { this.stops += 1; return Promise.resolve(); }
 }
 
@@ -282,4 +283,18 @@ test("the token is renewed a minute before it expires", async () => {
   assert.equal(made[0].token, "tok-2");
   const next = timers.at(-1);
   assert.ok(next.ms > 1130000 && next.ms <= 1140000, `next refresh in ${next.ms} ms`);
+});
+
+test("opening the window watches the channel and marks it read; a closed window never connects", async () => {
+  const { transport, made, close } = setup();
+  await transport.history();
+  await tick(); await tick(); await tick();
+  assert.equal(made.length, 1);
+  assert.equal(made[0].channels["shop-support-guest-abc"].reads, 1);
+  const other = setup();
+  other.close();
+  await other.transport.history();
+  await tick();
+  assert.equal(other.made.length, 0);
+  close();
 });
