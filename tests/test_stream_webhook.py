@@ -171,3 +171,15 @@ def test_webhook_fails_closed_without_a_secret(settings):
 
 def test_webhook_only_takes_post(stream):
     assert Client().get(HOOK).status_code == 405
+
+
+def test_a_compressed_body_that_inflates_too_far_is_refused(stream, visitor):
+    event = message_new(visitor, text="x" * 10)
+    event["padding"] = " " * (2 * 1024 * 1024)
+    body = json.dumps(event).encode()
+    compressed = gzip.compress(body)
+    assert len(compressed) < 10_000
+    response = Client().post(HOOK, compressed, content_type="application/json",
+                             HTTP_CONTENT_ENCODING="gzip", HTTP_X_SIGNATURE=sign(body))
+    assert response.status_code == 403
+    assert not Message.objects.exists()

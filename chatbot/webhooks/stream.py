@@ -11,7 +11,6 @@ messages (and any ``ai_generated`` one) are ignored, or the assistant would answ
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import hmac
 import json
@@ -44,16 +43,25 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
+def _inflate(body: bytes, wbits: int) -> bytes | None:
+    # Bounded: a few compressed kilobytes must not become gigabytes in memory before the check.
+    inflater = zlib.decompressobj(wbits)
+    try:
+        data = inflater.decompress(body, _MAX_BODY + 1)
+    except zlib.error:
+        return None
+    if len(data) > _MAX_BODY or not inflater.eof:
+        return None
+    return data
+
+
 def _raw_body(request: HttpRequest) -> bytes | None:
     body = request.body
     # The signature covers the uncompressed payload; proxies may compress even when Stream did not.
-    try:
-        if body[:2] == b"\x1f\x8b":
-            body = gzip.decompress(body)
-        elif request.headers.get("Content-Encoding", "").lower() == "deflate":
-            body = zlib.decompress(body)
-    except (OSError, zlib.error, EOFError):
-        return None
+    if body[:2] == b"\x1f\x8b":
+        return _inflate(body, 16 + zlib.MAX_WBITS)
+    if request.headers.get("Content-Encoding", "").lower() == "deflate":
+        return _inflate(body, zlib.MAX_WBITS)
     return body if len(body) <= _MAX_BODY else None
 
 
