@@ -131,8 +131,7 @@ def _names_in_repo(*patterns: str) -> set[str]:
 
 REQUIRED = (
     "templates/**/*.html",
-    "static/**/*.js",
-    "static/**/*.css",
+    "static/**/*",
     "migrations/*.py",
     "locale/*/LC_MESSAGES/django.po",
     "locale/*/LC_MESSAGES/django.mo",
