@@ -11,6 +11,7 @@ Select these tests with ``-m packaging``.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -43,7 +44,9 @@ def _uv() -> str | None:
 
 
 def _scratch(name: str) -> Path:
+    """A temporary directory outside the repository, removed when the test run ends."""
     path = Path(tempfile.mkdtemp(prefix=f"chatbot-{name}-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
 
 
@@ -333,6 +336,9 @@ def test_a_visitor_chats_with_the_local_assistant_without_a_shop_adapter(plain_s
 
     handoff = _ask(session, plain_site, token, "talk to a human")
     assert handoff[-1][0] == "done" and handoff[-1][1]["text"].strip()
+    # From now on the conversation waits for staff: the message is stored, no provider answers.
+    waiting = _ask(session, plain_site, token, "hello?")
+    assert waiting[-1] == ("done", {**waiting[-1][1], "status": "waiting"})
 
     history = session.get(f"{plain_site}/api/chatbot/messages", timeout=10)
     assert history.status_code == 200
@@ -340,7 +346,7 @@ def test_a_visitor_chats_with_the_local_assistant_without_a_shop_adapter(plain_s
     assert [m["role"] for m in messages][:2] == ["user", "assistant"]
     assert messages[0]["text"] == "What is your returns policy?"
     assert messages[1]["text"] == reply["text"]
-    assert len([m for m in messages if m["role"] == "user"]) == 3
+    assert len([m for m in messages if m["role"] == "user"]) == 4
 
 
 def test_a_post_without_the_csrf_token_is_refused(plain_site):
