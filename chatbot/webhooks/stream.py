@@ -92,10 +92,18 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
     if not isinstance(event, dict):
         return _error(400, "invalid", "The request body must be a JSON object.")
     webhook_id = request.headers.get("X-Webhook-Id", "")
-    if webhook_id and not cache.add(f"chatbot:stream:webhook:{webhook_id[:100]}", 1, _SEEN_SECONDS):
+    seen_key = f"chatbot:stream:webhook:{webhook_id[:100]}"
+    if webhook_id and not cache.add(seen_key, 1, _SEEN_SECONDS):
         return JsonResponse({"ok": True, "duplicate": True})
     handler = _HANDLERS.get(event.get("type"))
-    handled = handler(event) if handler else "ignored"
+    try:
+        handled = handler(event) if handler else "ignored"
+    except Exception:
+        # Not handled after all: forget the id so Stream's retry (same id) gets another chance.
+        if webhook_id:
+            cache.delete(seen_key)
+        logger.exception("Stream webhook %s could not be handled", event.get("type"))
+        return _error(500, "error", "The event could not be handled; please retry.")
     return JsonResponse({"ok": True, "result": handled})
 
 
