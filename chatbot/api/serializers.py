@@ -79,3 +79,22 @@ class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "error"])
     timestamp = serializers.DateTimeField()
     checks = serializers.DictField(child=CheckSerializer())
+
+
+class StreamTokenOutSerializer(serializers.Serializer):
+    """What ``POST stream-chat-token`` answers (for the OpenAPI schema)."""
+
+    token = serializers.CharField()
+    userId = serializers.CharField()  # noqa: N815 - the wire names
+    apiKey = serializers.CharField()  # noqa: N815
+    channelType = serializers.CharField()  # noqa: N815
+    channelId = serializers.CharField()  # noqa: N815
+    expiresAt = serializers.DateTimeField()  # noqa: N815
+    baseUrl = serializers.URLField(required=False)  # noqa: N815
+
+
+class StreamMessageOutSerializer(serializers.Serializer):
+    """What ``POST stream-message`` answers (202)."""
+
+    messageId = serializers.CharField()  # noqa: N815
+    replyId = serializers.UUIDField(allow_null=True)  # noqa: N815

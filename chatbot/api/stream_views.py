@@ -11,9 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chatbot.api.errors import MessageTooLong
-from chatbot.api.serializers import MessageInSerializer
+from chatbot.api.serializers import (
+    ErrorSerializer,
+    MessageInSerializer,
+    StreamMessageOutSerializer,
+    StreamTokenOutSerializer,
+)
 from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
-from chatbot.api.views import ChatbotAPIView
+from chatbot.api.views import ChatbotAPIView, _schema
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.models import Message
@@ -60,6 +65,10 @@ class StreamTokenView(StreamAPIView):
 
     throttle_scope = "stream_token"
 
+    @_schema(
+        request=None,
+        responses={200: StreamTokenOutSerializer, **{code: ErrorSerializer for code in (403, 404, 415, 429, 502, 503)}},
+    )
     def post(self, request: Request) -> Response:
         visitor = self.visitor(request)
         conversation = open_conversation(visitor, create=True)
@@ -85,6 +94,13 @@ class StreamMessageView(StreamAPIView):
 
     throttle_scope = "messages"
 
+    @_schema(
+        request=MessageInSerializer,
+        responses={
+            202: StreamMessageOutSerializer,
+            **{code: ErrorSerializer for code in (400, 403, 404, 409, 413, 415, 429, 502, 503)},
+        },
+    )
     def post(self, request: Request) -> Response:
         max_length = chatbot_settings.MAX_MESSAGE_LENGTH
         serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
@@ -45,6 +44,16 @@ def _schema(**kwargs: Any) -> Any:
 
     return decorate
 
+
+#: One Server-Sent Event of ``POST messages``; ``data`` is a JSON object in text.
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["message", "delta", "done", "error"]},
+        "data": {"type": "string", "description": "JSON: a message object, {text}, or {code, message}"},
+    },
+    "required": ["event", "data"],
+}
 
 # Bytes of JSON a chat POST may carry: room for the longest message in 4-byte characters, escaped.
 _BODY_SLACK = 1024
@@ -152,7 +161,8 @@ class MessagesView(ChatbotAPIView):
         request=MessageInSerializer,
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                response=OpenApiTypes.STR,
+                # Before OpenAPI 3.2 the schema of an event stream describes one event.
+                response=SSE_EVENT_SCHEMA,
                 description="Events: message (the stored question), delta {text}..., then done or error."
             ),
             400: ErrorSerializer,
