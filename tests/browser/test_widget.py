@@ -79,6 +79,8 @@ def test_stop_ends_the_reply_in_the_browser_and_on_the_server(pages, gate):
     # The visitor can carry on.
     chat.ask("thanks")
     expect(chat.replies).to_have_count(2)
+    expect(chat.last_reply().locator(".body")).to_have_text(WHOLE_TEXT.strip())
+    chat.wait_until_idle()
 
 
 def test_feedback_is_stored(pages):
@@ -349,6 +351,8 @@ def test_talk_to_a_human_then_staff_replies_reach_the_window(pages):
     expect(chat.last_reply()).to_contain_text(re.compile("team", re.I))
     conversation = Conversation.objects.get()
     assert conversation.state == Conversation.State.WAITING
+    expect(chat.dialog.get_by_role("button", name="Talk to a human")).to_be_hidden()
+    expect(chat.box).to_be_focused()
     # Staff answer from the admin; the open window picks it up without a reload.
     Message.objects.create(conversation=conversation, role=Message.Role.STAFF, text="Hi, Sam from the shop here.")
     expect(chat.log.locator(".msg.staff")).to_contain_text("Sam from the shop")
@@ -395,4 +399,43 @@ def test_works_without_declarative_shadow_dom(pages, browser, shop):
     chat = Chat(page).open()
     chat.ask("hello")
     expect(chat.replies).to_have_count(1)
+    chat.wait_until_idle()
+
+
+SPLIT_STREAM_JS = """() => {
+  // The page's own fetch answers one POST with an event stream delivered one byte at a time, so
+  // multi-byte characters and CRLF line ends are split across reads.
+  const realFetch = window.fetch;
+  window.fetch = (url, init) => {
+    if (!(init && init.method === "POST" && String(url).endsWith("/messages"))) return realFetch(url, init);
+    const text =
+      'event: message\\r\\ndata: {"id":"q1","role":"user","text":"有登山靴吗？","created":"2026-01-01"}\\r\\n\\r\\n' +
+      ": keep-alive\\n\\n" +
+      'event: delta\\ndata: {"text":"有的，"}\\n\\n' +
+      'event: delta\\ndata: {"text":"**登山靴**有货 👍"}\\n\\n' +
+      'event: done\\ndata: {"id":"a1","role":"assistant","text":"有的，**登山靴**有货 👍","status":"done"}\\n\\n';
+    const bytes = new TextEncoder().encode(text);
+    let at = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (at < bytes.length) controller.enqueue(bytes.slice(at, ++at));
+        else controller.close();
+      },
+    });
+    return Promise.resolve(new Response(body, {
+      status: 200, headers: {"Content-Type": "text/event-stream; charset=utf-8"},
+    }));
+  };
+}"""
+
+
+def test_event_stream_split_inside_characters_and_line_ends(pages):
+    page = pages.open("/")
+    page.evaluate(SPLIT_STREAM_JS)
+    chat = Chat(page).open()
+    chat.ask("有登山靴吗？")
+    body = chat.last_reply().locator(".body")
+    expect(body).to_have_text("有的，登山靴有货 👍")
+    expect(body.locator("strong")).to_have_text("登山靴")
+    expect(chat.questions.last).not_to_have_class(re.compile("pending"))
     chat.wait_until_idle()

@@ -564,6 +564,9 @@
       if (conversation && conversation.state) state = conversation.state;
       clearTimeout(pollTimer);
       var waiting = state === "waiting" || state === "staff";
+      // Already with (or waiting for) the team: the button would only repeat the request.
+      if (waiting && root.activeElement === handoff) input.focus();
+      handoff.hidden = waiting;
       for (var id in unfinished) waiting = true;
       if (waiting) pollTimer = setTimeout(poll, pollDelay);
     }

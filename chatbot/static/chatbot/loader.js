@@ -138,7 +138,8 @@
   });
 
   var connection = navigator.connection || {};
-  var saveData = !!connection.saveData;
+  // Data saver on, or a 2G connection: fetch the chat only when asked for.
+  var saveData = !!connection.saveData || /2g/.test(connection.effectiveType || "");
   if (!saveData) {
     // The visitor is heading for the button: start fetching now, so the window opens at once.
     var warm = function () { load().catch(function () {}); };
