@@ -84,3 +84,20 @@ def test_markup_typed_by_the_visitor_is_shown_as_text(pages):
     chat = Chat(page).open()
     expect(chat.questions.last).to_contain_text(payload)
     assert_inert(page, chat.dialog)
+
+
+def test_a_visitor_flooding_the_chat_is_told_kindly_to_wait(pages, chatbot_conf):
+    from django.core.cache import cache
+
+    cache.clear()
+    chatbot_conf(RATE_LIMITS="visitor=1/m,ip=100/m")
+    page = pages.open("/")
+    chat = Chat(page).open()
+    chat.ask("first question")
+    chat.wait_until_idle()
+    chat.ask("second question")
+    alert = chat.dialog.get_by_role("alert")
+    expect(alert).to_contain_text("too quickly")
+    # The text is kept for sending again later.
+    expect(chat.box).to_have_value("second question")
+    cache.clear()
