@@ -21,6 +21,7 @@ from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
 from chatbot.api.views import ChatbotAPIView, _schema
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
+from chatbot.identity import Visitor
 from chatbot.models import Message
 from chatbot.relay import begin_turn, open_conversation
 from chatbot.tasks import enqueue
@@ -52,6 +53,12 @@ class StreamAPIView(ChatbotAPIView):
         if not stream_enabled():
             raise StreamDisabled()
 
+    def session_visitor(self, request: Request) -> Visitor:
+        visitor = self.visitor(request, create=True)
+        if visitor is None:  # create=True always gives one; this keeps the type honest
+            raise StreamDisabled()
+        return visitor
+
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         if isinstance(exc, StreamRateLimited):
@@ -70,8 +77,10 @@ class StreamTokenView(StreamAPIView):
         responses={200: StreamTokenOutSerializer, **{code: ErrorSerializer for code in (403, 404, 415, 429, 502, 503)}},
     )
     def post(self, request: Request) -> Response:
-        visitor = self.visitor(request)
+        visitor = self.session_visitor(request)
         conversation = open_conversation(visitor, create=True)
+        if conversation is None:  # create=True always gives one
+            raise StreamDisabled()
         upsert_user(visitor_user(visitor))
         channel_id = ensure_channel(conversation, visitor)
         token, expires = visitor_token(visitor)
@@ -108,7 +117,7 @@ class StreamMessageView(StreamAPIView):
         text = serializer.validated_data["text"]
         if len(text) > max_length:
             raise MessageTooLong()
-        visitor = self.visitor(request)
+        visitor = self.session_visitor(request)
         sweep_stale_replies()
         turn = begin_turn(visitor, text)
         # The question is stored first, under its Stream id (our own id, so the widget's history and the

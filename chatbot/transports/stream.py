@@ -47,6 +47,9 @@ class StreamError(ChatbotError):
     code = "stream_error"
     default_message = _("The live chat could not take that message. Please try again.")
     status = 502
+    #: Stream's own error code and message, for the log and for callers that expect one.
+    stream_code: Any = None
+    stream_message: str = ""
 
 
 class StreamDisabled(ChatbotError):

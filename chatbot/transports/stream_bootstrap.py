@@ -78,7 +78,8 @@ def register_webhook(url: str) -> tuple[bool, list[dict[str, Any]]]:
     """
     client = get_client()
     current = call("get app settings", client.get_app_settings)
-    hooks = list(((current or {}).get("app") or {}).get("event_hooks") or [])
+    app: dict[str, Any] = dict(current or {}).get("app") or {}
+    hooks: list[dict[str, Any]] = list(app.get("event_hooks") or [])
     wanted = {"hook_type": "webhook", "enabled": True, "webhook_url": url, "event_types": WEBHOOK_EVENTS}
     merged: list[dict[str, Any]] = []
     found = False

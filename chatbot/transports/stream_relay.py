@@ -99,23 +99,29 @@ def _fail_row(message: Message, code: str) -> None:
     )
 
 
-def _turn_for(reply: Message, ui_language: str) -> Turn:
+def _turn_for(reply: Message, ui_language: str) -> Turn | None:
     conversation = reply.conversation
     question = (
         conversation.messages.filter(role=Message.Role.USER, id__lt=reply.id).order_by("-id").first()
     )
+    if question is None:
+        return None
     return Turn(
         conversation=conversation,
         question=question,
         reply=reply,
         visitor=visitor_for(conversation),
-        language=answer_language(question.text if question else ""),
+        language=answer_language(question.text),
         ui_language=ui_language,
     )
 
 
 def write_reply(reply: Message, ui_language: str = "en") -> dict[str, Any]:
     """Run the provider for a streaming ``reply`` and write it into Stream; returns counters for the log."""
+    turn = _turn_for(reply, ui_language)
+    if turn is None:
+        _fail_row(reply, "no_question")
+        return {"partial_updates": 0, "status": "error"}
     writer = ReplyWriter(reply)
     interval = float(chatbot_settings.STREAM_CHAT_UPDATE_INTERVAL)
     try:
@@ -132,7 +138,7 @@ def write_reply(reply: Message, ui_language: str = "en") -> dict[str, Any]:
     generating = False
     last_write = time.monotonic()
     quiet_until = 0.0
-    for name, data in relay_reply(_turn_for(reply, ui_language)):
+    for name, data in relay_reply(turn):
         if name == "delta":
             text += data["text"]
             now = time.monotonic()

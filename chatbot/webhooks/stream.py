@@ -95,7 +95,7 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
     seen_key = f"chatbot:stream:webhook:{webhook_id[:100]}"
     if webhook_id and not cache.add(seen_key, 1, _SEEN_SECONDS):
         return JsonResponse({"ok": True, "duplicate": True})
-    handler = _HANDLERS.get(event.get("type"))
+    handler = _HANDLERS.get(str(event.get("type") or ""))
     try:
         handled = handler(event) if handler else "ignored"
     except Exception:
