@@ -66,8 +66,23 @@ def bootstrap_with_retries(attempts: int = 6, first_delay: float = 1.0) -> bool:
                 delay = min(delay * 2, 60)
             continue
         logger.info("Stream Chat ready: assistant user %s", chatbot_settings.ASSISTANT_NAME)
+        _sweep_once()
         return True
     return False
+
+
+def _sweep_once() -> None:
+    # A process that starts serving also corrects the replies a dead one left "generating" in Stream.
+    from django.db import connection
+
+    from chatbot.transports.stream_relay import sweep_stale_replies
+
+    try:
+        sweep_stale_replies()
+    except Exception as exc:  # the database may not be reachable yet; the next message sweeps again
+        logger.warning("Stream sweep at start failed: %s", type(exc).__name__)
+    finally:
+        connection.close()
 
 
 def register_webhook(url: str) -> tuple[bool, list[dict[str, Any]]]:
