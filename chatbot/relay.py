@@ -79,9 +79,12 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
     language = answer_language(text)
     masked = mask_secrets(text)
     with transaction.atomic():
-        conversation = open_conversation(visitor, create=True)
-        # Lock the conversation so two tabs cannot start two replies at once.
-        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        # Found and locked in one query, so two tabs cannot start two replies at once.
+        conversation = (
+            Conversation.objects.for_visitor(visitor).open().order_by("-updated", "-id").select_for_update().first()
+        )
+        if conversation is None:
+            conversation = open_conversation(visitor, create=True)
         if conversation.messages.count() >= chatbot_settings.MAX_MESSAGES_PER_CONVERSATION:
             conversation.state = Conversation.State.CLOSED
             conversation.save(update_fields=["state", "updated"])
@@ -117,9 +120,12 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
 def _refuse_if_streaming(conversation: Conversation) -> None:
     # A reply older than the read timeout belongs to a process that died: mark it and carry on.
     cutoff = timezone.now() - timedelta(seconds=float(chatbot_settings.READ_TIMEOUT) + 30)
-    streaming = conversation.messages.filter(status=Message.Status.STREAMING)
-    streaming.filter(created__lt=cutoff).update(status=Message.Status.ERROR, error_code="interrupted")
-    if streaming.filter(created__gte=cutoff).exists():
+    # One query on the common path (nothing streaming), instead of an update and a lookup every time.
+    streaming = list(conversation.messages.filter(status=Message.Status.STREAMING).values_list("pk", "created"))
+    abandoned = [pk for pk, created in streaming if created < cutoff]
+    if abandoned:
+        Message.objects.filter(pk__in=abandoned).update(status=Message.Status.ERROR, error_code="interrupted")
+    if len(abandoned) < len(streaming):
         raise ReplyInProgress()
 
 
