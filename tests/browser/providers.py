@@ -70,7 +70,11 @@ HOSTILE_REPLY = (
     '- a [bad link](javascript:alert(1)) and <img src=x onerror="window.__pwned=1">\n\n'
     "1. first\n"
     "2. second\n\n"
-    "<script>window.__pwned=2</script> The end."
+    "<script>window.__pwned=2</script> The end.\n\n"
+    "This paragraph was wrapped by the page it was quoted from, so its line ends are\n"
+    "soft breaks.\n"
+    "Short line\n"
+    "Next line"
 )
 
 

@@ -308,6 +308,10 @@ def test_model_text_is_never_html(pages, chatbot_conf):
     expect(body).to_contain_text('<img src=x onerror="window.__pwned=1">')
     expect(body).to_contain_text("<script>window.__pwned=2</script>")
     assert page.evaluate("window.__pwned") is None
+    # A hard-wrapped long line joins the next one; short lines keep their breaks.
+    wrapped = body.locator("p").last
+    expect(wrapped).to_contain_text("line ends are soft breaks.")
+    assert wrapped.inner_text().split("\n")[1:] == ["Short line", "Next line"]
 
 
 def test_works_under_a_strict_content_security_policy(pages, settings):

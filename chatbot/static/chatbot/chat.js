@@ -223,12 +223,23 @@
       if (last < text.length) parent.appendChild(doc.createTextNode(text.slice(last)));
     }
 
+    // Text quoted from web pages often arrives hard-wrapped: a line break after a long line is taken
+    // as a space (as markdown does), after a short one ("Refunds", an address line) it is kept.
+    function lineBreak(parent, previous) {
+      if (previous.length >= 60 && !/[\u2e80-\u9fff\uff00-\uffef]$/.test(previous)) {
+        parent.appendChild(doc.createTextNode(" "));
+      } else parent.appendChild(el("br"));
+    }
+
     return function render(box, text) {
       box.textContent = "";
       var list = null;
       var listType = "";
       var para = null;
+      var previous = "";
       String(text || "").replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+        var before = previous;
+        previous = line.trim();
         var item = /^\s*([-*+•]|\d{1,3}[.)])\s+(.*)$/.exec(line);
         if (item) {
           var type = /\d/.test(item[1]) ? "ol" : "ul";
@@ -250,7 +261,7 @@
           return;
         }
         if (list && /^\s{2,}\S/.test(line)) {
-          list.lastChild.appendChild(el("br"));
+          lineBreak(list.lastChild, before);
           inline(list.lastChild, line.trim());
           return;
         }
@@ -265,7 +276,7 @@
           box.appendChild(p);
           return;
         }
-        if (para) para.appendChild(el("br"));
+        if (para) lineBreak(para, before);
         else {
           para = el("p");
           box.appendChild(para);
