@@ -261,6 +261,12 @@ def plain_site():
     assert str(bin_dir.parent) in probe.stdout, probe.stdout
     subprocess.run([python, "manage.py", "check", "--fail-level", "ERROR"], check=True, cwd=where, env=env)
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], check=True, cwd=where, env=env)
+    subprocess.run(
+        [python, "manage.py", "createsuperuser", "--noinput", "--username", "staff", "--email", "staff@example.com"],
+        check=True,
+        cwd=where,
+        env={**env, "DJANGO_SUPERUSER_PASSWORD": "staff-pass"},
+    )
     port = free_port()
     log = (where / "server.log").open("wb")
     server = subprocess.Popen(
@@ -354,3 +360,38 @@ def test_a_post_without_the_csrf_token_is_refused(plain_site):
     response = session.post(f"{plain_site}/api/chatbot/messages", json={"text": "hi"}, timeout=10)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "csrf_failed"
+
+
+def test_json_and_the_schema_without_rest_framework_in_installed_apps(plain_site):
+    # A browser asking for HTML still gets JSON: DRF's browsable API would need its templates.
+    health = requests.get(f"{plain_site}/api/chatbot/health", headers={"Accept": "text/html"}, timeout=10)
+    assert health.headers["Content-Type"].startswith("application/json")
+    schema = requests.get(f"{plain_site}/api/chatbot/schema", headers={"Accept": "application/json"}, timeout=30)
+    assert schema.status_code == 200, schema.text[:500]
+    assert "/api/chatbot/messages" in schema.json()["paths"]
+
+
+def test_staff_see_the_conversations_in_the_admin(plain_site):
+    session, _, _ = _visitor(plain_site)
+    _ask(session, plain_site, session.cookies["csrftoken"], "talk to a human")
+    staff = requests.Session()
+    login = staff.get(f"{plain_site}/admin/login/", timeout=10)
+    assert login.status_code == 200
+    answer = staff.post(
+        f"{plain_site}/admin/login/?next=/admin/",
+        data={
+            "username": "staff",
+            "password": "staff-pass",
+            "csrfmiddlewaretoken": staff.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200 and "Log out" in answer.text
+    listing = staff.get(f"{plain_site}/admin/chatbot/conversation/", timeout=10)
+    assert listing.status_code == 200
+    change = re.search(r'href="(/admin/chatbot/conversation/\d+/change/[^"]*)"', listing.text)
+    assert change, "no conversation listed"
+    transcript = staff.get(f"{plain_site}{change.group(1)}", timeout=10)
+    assert transcript.status_code == 200
+    assert "talk to a human" in transcript.text
