@@ -80,6 +80,28 @@ async def _measure_provider(pacer_url: str, n: int) -> float:
     return median(list(ttfts))
 
 
+async def _converse(base: str, n: int, rounds: int, spread: float) -> list[Result]:
+    """``n`` conversations whose starts are spread evenly over ``spread`` seconds, each asking ``rounds``
+    questions one after the other: about ``n`` replies stream at any moment, arriving steadily."""
+
+    async def one(index: int) -> list[Result]:
+        await asyncio.sleep(spread * index / n)
+        async with Visitor(base) as visitor:
+            return [await visitor.ask(f"Question {index}.{turn}: walking boots?") for turn in range(rounds)]
+
+    return [result for results in await asyncio.gather(*(one(i) for i in range(n))) for result in results]
+
+
+def run_steady(base: str, pacer_url: str, n: int, tokens: int, rounds: int, spread: float) -> Wave:
+    ttft = asyncio.run(_measure_provider(pacer_url, min(n, 50)))
+    first_id = _max_message_id()
+    started = time.perf_counter()
+    results = asyncio.run(_converse(base, n, rounds, spread))
+    seconds = time.perf_counter() - started
+    questions, finished = _stored_since(first_id, tokens)
+    return Wave(n, results, ttft, questions, finished, seconds, rounds)
+
+
 async def _ask_all(base: str, n: int) -> list[Result]:
     async def one(index: int) -> Result:
         async with Visitor(base) as visitor:
