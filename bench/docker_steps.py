@@ -35,6 +35,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -380,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             time_to_healthy(image, runtime_env(image, options.database_url), log_path=log) for _ in range(options.runs)
         ]
         venv, app = image.path("/opt/venv"), image.workdir
-        result = {
+        result: dict[str, Any] = {
             "venv_bytes": du(venv),
             "app_only_venv_bytes": app_only_bytes(image, scratch),
             "app_bytes": du(app) - du(app / "data"),
