@@ -6,6 +6,7 @@ deleted through ``chatbot.transports.stream.delete_channel`` if the transport of
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,8 +15,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from chatbot.exceptions import ChatbotError
 from chatbot.models import Conversation, Message
 from chatbot.staff.hooks import stream_hook
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -24,6 +28,8 @@ class PurgeResult:
     messages: int
     channels: int
     dry_run: bool
+    #: Conversations kept because Stream could not delete their channel: run the purge again.
+    kept: int = 0
 
 
 def find_user(value: str) -> Any:
@@ -64,9 +70,19 @@ def purge(conversations: QuerySet[Conversation], *, dry_run: bool = False) -> Pu
         channels = Conversation.objects.filter(pk__in=ids).exclude(stream_channel_id="").count()
         return PurgeResult(len(ids), messages, channels, True)
     delete_channel = stream_hook("delete_channel")
+    kept: list[int] = []
     if delete_channel is not None:
         for conversation in Conversation.objects.filter(pk__in=ids).exclude(stream_channel_id=""):
-            delete_channel(conversation)
+            try:
+                delete_channel(conversation)
+            except ChatbotError as exc:
+                # Deleting only here would leave the visitor's words in Stream with nothing pointing at
+                # them: keep the conversation so the next purge tries again.
+                logger.warning("Purge kept conversation %s: Stream did not delete it (%s)", conversation.pk, exc.code)
+                kept.append(conversation.pk)
+                continue
             channels += 1
-    Conversation.objects.filter(pk__in=ids).delete()
-    return PurgeResult(len(ids), messages, channels, False)
+    deleted = sorted(set(ids) - set(kept))
+    messages = Message.objects.filter(conversation_id__in=deleted).count()
+    Conversation.objects.filter(pk__in=deleted).delete()
+    return PurgeResult(len(deleted), messages, channels, False, kept=len(kept))

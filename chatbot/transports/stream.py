@@ -29,7 +29,7 @@ from stream_chat.base.exceptions import StreamAPIException
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.identity import Visitor
-from chatbot.models import Conversation
+from chatbot.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class StreamError(ChatbotError):
     #: Stream's own error code and message, for the log and for callers that expect one.
     stream_code: Any = None
     stream_message: str = ""
+    http_status: int = 0
 
 
 class StreamDisabled(ChatbotError):
@@ -120,6 +121,7 @@ def call(operation: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             raise StreamUnavailable(f"{operation}: HTTP {exc.status_code}") from exc
         error = StreamError(f"{operation}: HTTP {exc.status_code} code {code}")
         error.stream_code = code
+        error.http_status = exc.status_code
         error.stream_message = getattr(exc, "error_message", "")
         raise error from exc
     except requests.RequestException as exc:
@@ -268,3 +270,51 @@ def visitor_token(visitor: Visitor) -> tuple[str, int]:
 
 def channel_for(conversation: Conversation) -> Any:
     return get_client().channel(CHANNEL_TYPE, conversation.stream_channel_id)
+
+
+# -- staff and privacy (called through chatbot.staff.hooks) ----------------------------------------
+
+
+def staff_user_id(user: Any) -> str:
+    return _bounded(f"{_prefix()}-staff-{user.pk}")
+
+
+def post_staff_message(conversation: Conversation, message: Message) -> None:
+    """Post a staff reply into the visitor's channel as that staff member, with our message id."""
+    if not conversation.stream_channel_id or message.author is None:
+        return
+    author = message.author
+    staff_id = staff_user_id(author)
+    # Staff join the channel as plain members: the least privilege that lets them post there.
+    upsert_user({"id": staff_id, "name": author.get_full_name() or author.get_username(), "role": "user"})
+    channel = channel_for(conversation)
+    call("add staff member", channel.add_members, [staff_id])
+    payload = {"id": message_id_for(message.public_id), "text": message.text}
+    call("send staff message", channel.send_message, payload, staff_id)
+    Message.objects.filter(pk=message.pk).update(external_id=payload["id"])
+
+
+def delete_channel(conversation: Conversation) -> None:
+    """Remove the conversation from Stream (privacy purge).
+
+    A visitor keeps one channel across conversations: while another of their conversations still uses
+    it, only this conversation's messages are deleted (hard), otherwise the whole channel goes.
+    """
+    if not conversation.stream_channel_id:
+        return
+    shared = (
+        Conversation.objects.filter(stream_channel_id=conversation.stream_channel_id)
+        .exclude(pk=conversation.pk)
+        .exists()
+    )
+    if not shared:
+        call("delete channel", channel_for(conversation).delete)
+        return
+    client = get_client()
+    for public_id, external_id in conversation.messages.values_list("public_id", "external_id"):
+        try:
+            call("delete message", client.delete_message, external_id or message_id_for(public_id), hard=True)
+        except StreamError as exc:
+            # A message that never reached Stream (a question asked over the builtin API) is not there.
+            if exc.http_status != 404:
+                raise

@@ -44,6 +44,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)$"), "update channel"),
     ("DELETE", re.compile(r"^/channels/(?P<type>[^/]+)/(?P<id>[^/]+)$"), "delete channel"),
     ("PUT", re.compile(r"^/messages/(?P<mid>[^/]+)$"), "update message partial"),
+    ("DELETE", re.compile(r"^/messages/(?P<mid>[^/]+)$"), "delete message"),
     ("POST", re.compile(r"^/messages/(?P<mid>[^/]+)$"), "update message"),
     ("GET", re.compile(r"^/app$"), "get app"),
     ("PATCH", re.compile(r"^/app$"), "update app"),
@@ -472,8 +473,18 @@ class FakeStream:
         return 201, {"channel": {"id": channel["id"], "cid": channel["cid"]}}
 
     def _delete_channel(self, call: Call) -> tuple[int, Any]:
-        self.channels.pop(f"{call.params['type']}:{call.params['id']}", None)
+        channel = self.channels.pop(f"{call.params['type']}:{call.params['id']}", None)
+        if channel is not None:
+            # Deleting a channel deletes its messages with it.
+            for mid in [mid for mid, m in self.messages.items() if m.get("cid") == channel["cid"]]:
+                del self.messages[mid]
         return 200, {}
+
+    def _delete_message(self, call: Call) -> tuple[int, Any]:
+        message = self.messages.pop(call.params["mid"], None)
+        if message is None:
+            return self._error(404, 4, "message does not exist")
+        return 200, {"message": message}
 
     def _get_app(self, call: Call) -> tuple[int, Any]:
         return 200, {"app": json.loads(json.dumps(self.app))}

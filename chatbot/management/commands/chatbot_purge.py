@@ -53,3 +53,7 @@ class Command(BaseCommand):
         if result.channels:
             line += f" ({result.channels} Stream channels)"
         self.stdout.write(self.style.SUCCESS(line + "."))
+        if result.kept:
+            raise CommandError(
+                f"Kept {result.kept} conversations whose Stream channel could not be deleted; run the purge again."
+            )
