@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 2
 WEB_THREADS ?= 128
 export DJANGO_SETTINGS_MODULE ?= shop_site.settings
 
-.PHONY: install demo serve test lint browser bench clean widget-stream
+.PHONY: install demo serve test lint browser bench clean widget-stream js-test
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,11 @@ browser:
 lint: install
 	$(BIN)/ruff check chatbot shop_site tests bench manage.py
 
-test: install browser lint
+# The stream transport's logic under Node's own test runner (no npm packages needed).
+js-test:
+	node --test frontend/stream/test/
+
+test: install browser lint js-test
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
