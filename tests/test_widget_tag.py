@@ -17,10 +17,12 @@ pytestmark = pytest.mark.django_db
 CONFIG_RE = re.compile(r'<script id="shop-chatbot-config" type="application/json">(.*?)</script>', re.S)
 
 
-def render_widget(request=None) -> str:
+def render_widget(request=None, language: str = "en-gb") -> str:
     template = engines["django"].from_string("{% load chatbot %}{% chatbot_widget %}")
     request = request or RequestFactory().get("/")
-    return template.render({}, request)
+    # Rendered under an explicit language: a language left active by another test must not leak in.
+    with translation.override(language):
+        return template.render({}, request)
 
 
 def config_of(html: str) -> dict:
@@ -108,8 +110,7 @@ def test_a_storefront_page_without_the_app_has_no_launcher(client, chatbot_conf)
 
 
 def test_chinese_labels_under_zh_hans():
-    with translation.override("zh-hans"):
-        html = render_widget()
+    html = render_widget(language="zh-hans")
     config = config_of(html)
     assert 'aria-label="在线客服"' in html
     assert config["strings"]["label"] == "在线客服"

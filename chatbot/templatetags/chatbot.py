@@ -130,7 +130,6 @@ def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
         "inStock": _("In stock"),
         "outOfStock": _("Out of stock"),
         "products": _("Products"),
-        "loading": _("Loading the chat…"),
         "newWindow": _("(opens in a new tab)"),
         "errorGeneric": _("Something went wrong. Please try again."),
         "errorNetwork": _("The chat could not reach the shop. Check your connection and try again."),
@@ -150,8 +149,9 @@ def _suggestions(widget: dict[str, Any]) -> list[str]:
         return []
     if configured:
         return [_(str(item)) for item in configured][:6]
+    # Questions every shop can answer; a shop sets its own in WIDGET["suggestions"].
     return [
-        _("Do you have hiking boots?"),
+        _("What are your delivery options?"),
         _("What is your returns policy?"),
         _("Where is my order?"),
     ]
@@ -199,7 +199,7 @@ def chatbot_widget(context: template.Context) -> str:
     request = context.get("request")
     if request is None:
         logger.warning(
-            "{%% chatbot_widget %%} needs the request in the template context; "
+            "{% chatbot_widget %} needs the request in the template context; "
             "add django.template.context_processors.request to your TEMPLATES."
         )
         return ""
