@@ -1,7 +1,8 @@
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.core.signals import request_started, setting_changed
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,3 +44,8 @@ class ChatbotConfig(AppConfig):
         # Replies a dead process left "streaming" are marked failed when a new process starts serving.
         request_started.connect(_sweep_interrupted, dispatch_uid="chatbot.sweep")
         setting_changed.connect(_stream_rearm, dispatch_uid="chatbot.stream_rearm")
+        if apps.is_installed("oscar"):
+            from chatbot.shop.indexes import ensure_product_search_indexes
+
+            # The catalogue search's indexes live on Oscar's table: made after every migrate.
+            post_migrate.connect(ensure_product_search_indexes, sender=self, dispatch_uid="chatbot.search_indexes")

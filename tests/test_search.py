@@ -52,3 +52,12 @@ def test_some_words_match_when_none_matches_all(catalogue):
 def test_nothing_for_nonsense(catalogue):
     assert OscarShop().search_products("xqzv") == []
     assert OscarShop().search_products("") == []
+
+
+def test_migrate_leaves_search_indexes_on_the_product_table():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'catalogue_product'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"chatbot_catalogue_product_fts", "chatbot_catalogue_product_title_trgm"} <= names

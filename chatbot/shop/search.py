@@ -13,7 +13,7 @@ from functools import reduce
 from operator import and_, or_
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import BooleanField, CharField, F, Func, Q, QuerySet, Value
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -55,30 +55,47 @@ def search(queryset: QuerySet, query: str, *, title: str, body: str, limit: int)
     return _search_simple(queryset, latin, cjk, title=title, body=body, limit=limit)
 
 
+class WordSimilar(Func):
+    """``word <% column``: the column has a word close to ``word`` (pg_trgm), answered by a trigram index."""
+
+    arg_joiner = " <%% "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def match_vector(title: str, body: str):
+    """The text search vector the GIN index of :mod:`chatbot.shop.indexes` is built on, term for term."""
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector(title, body, config="english")
+
+
 def _search_postgres(queryset, latin, cjk, *, title, body, limit) -> list:
     from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
 
-    vector = SearchVector(title, weight="A", config="english") + SearchVector(body, weight="B", config="english")
-    scores = []
+    words = latin[:6]
+    queryset = queryset.annotate(_match=match_vector(title, body))
     per_word = []
-    for index, word in enumerate(latin[:6]):
-        rank, sim = f"_rank{index}", f"_sim{index}"
-        queryset = queryset.annotate(**{rank: SearchRank(vector, SearchQuery(word, config="english"))})
-        matches = Q(**{f"{rank}__gt": 0.0})
-        scores.append(F(rank))
+    for word in words:
+        matches = Q(_match=SearchQuery(word, config="english"))
         if len(word) >= 4:
             # Typos: "hikng" is still close to the word "hiking" in a title.
-            queryset = queryset.annotate(**{sim: TrigramWordSimilarity(word, title)})
-            matches |= Q(**{f"{sim}__gte": 0.5})
-            scores.append(F(sim))
+            matches |= Q(WordSimilar(Value(word, output_field=CharField()), F(title)))
         per_word.append(matches)
     cjk_q = _cjk_filter(cjk, (title, body))
     if cjk_q is not None:
         per_word.append(cjk_q)
     if not per_word:
         return []
-    if scores:
-        queryset = queryset.annotate(_score=reduce(lambda a, b: a + b, scores)).order_by("-_score", "pk")
+    if words:
+        # Ranking is computed only for the rows the indexed conditions let through.
+        weighted = SearchVector(title, weight="A", config="english") + SearchVector(body, weight="B", config="english")
+        query = reduce(or_, (SearchQuery(word, config="english") for word in words))
+        score = reduce(
+            lambda a, b: a + b,
+            [SearchRank(weighted, query), *(TrigramWordSimilarity(word, title) for word in words if len(word) >= 4)],
+        )
+        queryset = queryset.annotate(_score=score).order_by("-_score", "pk")
     # Products that match every word first; only when there are none, those that match some.
     found = list(queryset.filter(reduce(and_, per_word))[:limit])
     if not found and len(per_word) > 1:

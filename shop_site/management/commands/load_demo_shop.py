@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 
 from shop_site.demo import loader
 from shop_site.demo.orders import ACCOUNTS, GUEST_EMAIL, ORDERS
@@ -58,6 +58,10 @@ class Command(BaseCommand):
             # Committed batch by batch, so an interrupted benchmark load keeps what it wrote.
             with _quiet_stock_alerts():
                 synthetic = grow_catalog(products, categories, partner, progress=self._progress)
+            if synthetic and connection.vendor == "postgresql":
+                # Fresh statistics, or the planner guesses the catalogue is tiny and skips the search indexes.
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
 
         self._summary(site, new_products, new_pages, new_accounts, new_orders, synthetic, started)
 
