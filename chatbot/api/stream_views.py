@@ -10,7 +10,6 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chatbot.api.errors import MessageTooLong
 from chatbot.api.serializers import (
     ErrorSerializer,
     MessageInSerializer,
@@ -111,12 +110,7 @@ class StreamMessageView(StreamAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        max_length = chatbot_settings.MAX_MESSAGE_LENGTH
-        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))
-        serializer.is_valid(raise_exception=True)
-        text = serializer.validated_data["text"]
-        if len(text) > max_length:
-            raise MessageTooLong()
+        text = self.message_text(request)
         visitor = self.session_visitor(request)
         sweep_stale_replies()
         turn = begin_turn(visitor, text)

@@ -121,6 +121,16 @@ class ChatbotAPIView(APIView):
             raise BadInput("The request body must be a JSON object.", code="invalid")
         return data
 
+    def message_text(self, request: Request) -> str:
+        """The ``text`` of a chat message: a non-empty string within ``MAX_MESSAGE_LENGTH`` characters."""
+        max_length = chatbot_settings.MAX_MESSAGE_LENGTH
+        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))
+        serializer.is_valid(raise_exception=True)
+        text: str = serializer.validated_data["text"]
+        if len(text) > max_length:
+            raise MessageTooLong()
+        return text
+
 
 class MessagesView(ChatbotAPIView):
     """``GET``: the visitor's conversation (``?after=<id>``: only newer messages).
@@ -175,13 +185,7 @@ class MessagesView(ChatbotAPIView):
         },
     )
     def post(self, request: Request) -> Any:
-        max_length = chatbot_settings.MAX_MESSAGE_LENGTH
-        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))
-        serializer.is_valid(raise_exception=True)
-        text = serializer.validated_data["text"]
-        if len(text) > max_length:
-            raise MessageTooLong()
-        turn = begin_turn(self.visitor(request), text)
+        turn = begin_turn(self.visitor(request), self.message_text(request))
 
         def events():
             yield "message", turn.question.as_dict()
