@@ -7,6 +7,7 @@ environment variable names the original Node system used, so a deployment can ke
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -156,12 +157,12 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
 }
 
 
-def settings_from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build a ``CHATBOT`` dict from the environment variables documented in the README."""
-    environ = os.environ if environ is None else environ
+    source: Mapping[str, str] = os.environ if environ is None else environ
     result: dict[str, Any] = {}
     for name, (key, convert) in ENV_NAMES.items():
-        value = environ.get(name)
+        value = source.get(name)
         if value not in (None, ""):
             result[key] = convert(value)
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.contrib.auth.signals import user_logged_in
 from django.core import signing
@@ -55,6 +55,14 @@ def _session_guest_id(request: HttpRequest) -> str | None:
         return signing.loads(signed, salt=_SALT)
     except signing.BadSignature:
         return None
+
+
+@overload
+def get_visitor(request: HttpRequest, *, create: Literal[True] = ...) -> Visitor: ...
+
+
+@overload
+def get_visitor(request: HttpRequest, *, create: bool) -> Visitor | None: ...
 
 
 def get_visitor(request: HttpRequest, *, create: bool = True) -> Visitor | None:

@@ -4,6 +4,7 @@ can pick up, stop or finish any conversation."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -117,7 +118,7 @@ class Message(models.Model):
         return f"{self.get_role_display()}: {self.text[:60]}"
 
     def as_dict(self) -> dict:
-        data = {
+        data: dict[str, Any] = {
             "id": str(self.public_id),
             "role": self.role,
             "text": self.text,

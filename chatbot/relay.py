@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone, translation
@@ -63,6 +63,14 @@ class Turn:
     language: str = "en"
     ui_language: str = "en"
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@overload
+def open_conversation(visitor: Visitor, *, create: Literal[True]) -> Conversation: ...
+
+
+@overload
+def open_conversation(visitor: Visitor, *, create: bool) -> Conversation | None: ...
 
 
 def open_conversation(visitor: Visitor, *, create: bool) -> Conversation | None:
@@ -155,6 +163,7 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         yield "done", _staff_done(turn)
         return
     reply = turn.reply
+    assert turn.visitor is not None  # begin_turn and the Stream relay always name the visitor
     request = ChatRequest(
         text=turn.question.text,
         visitor=turn.visitor,
@@ -170,7 +179,7 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         outcome.provider = provider.name
         with stop_watcher.watch(reply.pk) as stopped:
             _release_connection()
-            events = provider.stream(request)
+            events = cast(Generator[Any, None, None], provider.stream(request))
             try:
                 for event in events:
                     _release_connection()
@@ -237,6 +246,7 @@ _FINISH_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 def _finish_reliably(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:
     # Streaming released the connection, so storing the reply opens a new one; a reply that could not
     # be stored would stay "streaming" and its text would be lost.
+    assert turn.reply is not None  # only a turn the assistant answers is finished
     for delay in (*_FINISH_RETRY_DELAYS, None):
         try:
             _finish(turn, request, outcome)
@@ -251,6 +261,7 @@ def _finish_reliably(turn: Turn, request: ChatRequest, outcome: _Outcome) -> Non
 
 def _finish(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:
     reply = turn.reply
+    assert reply is not None  # only a turn the assistant answers is finished
     reply.text = "".join(outcome.parts)
     reply.status = outcome.status
     reply.error_code = outcome.error.code if outcome.error else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -43,8 +43,10 @@ def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return Response({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
     if not isinstance(exc, exceptions.APIException):
         return None
+    message: Any
     if isinstance(exc, MessageTooLong | BadInput):
-        code, message = exc.detail.code, str(exc.detail)
+        detail = cast(exceptions.ErrorDetail, exc.detail)
+        code, message = detail.code, str(detail)
     elif isinstance(exc, exceptions.ValidationError):
         code, message = "invalid", _first_message(exc.detail)
     else:
@@ -53,7 +55,7 @@ def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
     if getattr(exc, "csrf", False):
         code, message = "csrf_failed", _("Your session expired. Reload the page and try again.")
-    headers = {"Retry-After": str(int(exc.wait) + 1)} if getattr(exc, "wait", None) else {}
+    headers = {"Retry-After": str(int(exc.wait) + 1)} if getattr(exc, "wait", None) else {}  # type: ignore[attr-defined]
     body = {"error": {"code": code, "message": str(message)}}
     return Response(body, status=exc.status_code, headers=headers)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
@@ -99,13 +99,19 @@ class ChatbotAPIView(APIView):
 
     def _enforce_csrf(self, request: Request) -> None:
         # DRF checks CSRF for logged-in users only; a guest's chat must be protected the same way.
-        check = CSRFCheck(lambda req: None)
+        check = CSRFCheck(lambda req: None)  # type: ignore[arg-type]
         check.process_request(request._request)
-        reason = check.process_view(request._request, None, (), {})
+        reason = check.process_view(request._request, None, (), {})  # type: ignore[arg-type]
         if reason:
             exc = exceptions.PermissionDenied(f"CSRF failed: {reason}")
-            exc.csrf = True
+            exc.csrf = True  # type: ignore[attr-defined]
             raise exc
+
+    @overload
+    def visitor(self, request: Request, *, create: Literal[True] = ...) -> Visitor: ...
+
+    @overload
+    def visitor(self, request: Request, *, create: bool) -> Visitor | None: ...
 
     def visitor(self, request: Request, *, create: bool = True) -> Visitor | None:
         return get_visitor(request._request, create=create)

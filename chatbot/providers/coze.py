@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,7 +92,7 @@ class CozeProvider(HTTPProvider):
                 # Closes the upstream response now, not whenever the garbage collector gets to it.
                 attempt_events.close()
 
-    def _stream_once(self, request: ChatRequest, token: str) -> Iterator[ProviderEvent]:
+    def _stream_once(self, request: ChatRequest, token: str) -> Generator[ProviderEvent, None, None]:
         conversation_id = self._conversation_id(request, token)
         body = {
             "bot_id": str(self.options.COZE_BOT_ID),
@@ -141,7 +141,7 @@ class CozeProvider(HTTPProvider):
                     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
                 elif kind == "conversation.chat.failed":
                     finished = True
-                    error = data.get("last_error") if isinstance(data.get("last_error"), dict) else data
+                    error: dict[str, Any] = data["last_error"] if isinstance(data.get("last_error"), dict) else data
                     raise coze_error(error.get("code"), error.get("msg"), "chat failed:")
                 elif kind == "conversation.chat.requires_action":
                     finished = True

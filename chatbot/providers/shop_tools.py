@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from chatbot.exceptions import ShopError
@@ -99,11 +100,12 @@ class ShopTools:
             return json.dumps({"error": "arguments are not valid JSON"})
         if not isinstance(args, dict):
             return json.dumps({"error": "arguments must be an object"})
-        handler = {
+        handlers: dict[str, Callable[..., Any]] = {
             "search_products": self.search_products,
             "get_product": self.get_product,
             "order_status": self.order_status,
-        }.get(name)
+        }
+        handler = handlers.get(name)
         if handler is None:
             return json.dumps({"error": f"unknown tool {name!r}"})
         try:

@@ -11,6 +11,7 @@ import difflib
 import re
 from functools import reduce
 from operator import and_, or_
+from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, CharField, F, Func, Q, QuerySet, Value
@@ -91,10 +92,11 @@ def _search_postgres(queryset, latin, cjk, *, title, body, limit) -> list:
         # Ranking is computed only for the rows the indexed conditions let through.
         weighted = SearchVector(title, weight="A", config="english") + SearchVector(body, weight="B", config="english")
         query = reduce(or_, (SearchQuery(word, config="english") for word in words))
-        score = reduce(
-            lambda a, b: a + b,
-            [SearchRank(weighted, query), *(TrigramWordSimilarity(word, title) for word in words if len(word) >= 4)],
-        )
+        terms: list[Any] = [
+            SearchRank(weighted, query),
+            *(TrigramWordSimilarity(word, title) for word in words if len(word) >= 4),
+        ]
+        score = reduce(lambda a, b: a + b, terms)
         queryset = queryset.annotate(_score=score).order_by("-_score", "pk")
     # Products that match every word first; only when there are none, those that match some.
     found = list(queryset.filter(reduce(and_, per_word))[:limit])

@@ -19,7 +19,7 @@ class SyncError(ChatbotError):
 
     def __init__(self, detail: str, *, status: int | None = None):
         super().__init__(detail)
-        self.status = status
+        self.status = status  # type: ignore[assignment]  # the upstream HTTP status, when there was one
 
 
 def node_url(path: str) -> str:

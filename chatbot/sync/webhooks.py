@@ -125,6 +125,7 @@ def deliver_webhook(delivery_id: int) -> str:
     if delivery is None or delivery.status == WebhookDelivery.Status.DELIVERED:
         return "skipped"
     while not attempt(delivery) and delivery.status == WebhookDelivery.Status.RETRYING:
+        assert delivery.next_attempt_at is not None  # set by attempt() whenever it schedules a retry
         delay = (delivery.next_attempt_at - timezone.now()).total_seconds()
         if task_backends["default"].supports_defer:
             schedule(delivery.pk, delay=max(delay, 1))

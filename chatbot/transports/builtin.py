@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
@@ -16,15 +16,15 @@ def sse_event(name: str, data: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def _encode(events: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[bytes]:
+def _encode(events: Iterator[tuple[str, dict[str, Any]]]) -> Generator[bytes, None, None]:
     try:
         for name, data in events:
             yield sse_event(name, data)
     finally:
-        events.close()
+        cast(Generator[Any, None, None], events).close()
 
 
-_END = object()
+_END: Any = object()
 
 
 async def _async_encode(events: Iterator[tuple[str, dict[str, Any]]]) -> AsyncIterator[bytes]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 import uuid
-from typing import Any, TextIO
+from collections.abc import Generator
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -92,7 +93,7 @@ class Command(BaseCommand):
         )
         parts: list[str] = []
         extras: list[str] = []
-        events = session.provider.stream(request)
+        events = cast(Generator[Any, None, None], session.provider.stream(request))
         try:
             for event in events:
                 if isinstance(event, Delta):

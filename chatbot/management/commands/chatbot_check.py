@@ -60,7 +60,7 @@ class Command(BaseCommand):
             self.failures += 1
             # The same problem as the settings check chatbot.E002; count it once.
             return {"chatbot.E002"}
-        is_configured = getattr(cls, "is_configured", None)
+        is_configured: Any = getattr(cls, "is_configured", None)
         if not active and is_configured is None:
             self.stdout.write("  not in use")
             return set()
