@@ -79,6 +79,17 @@ def test_messages_are_limited_per_address_whoever_the_visitor_is(make_chat, quic
     other_address.ask("from elsewhere")
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_address_limit(make_chat, quick, settings):
+    limits(settings, "visitor=100/m,ip=2/m")
+    for index in range(2):
+        visitor = make_chat()
+        visitor.client.defaults["HTTP_X_FORWARDED_FOR"] = f"203.0.113.{index}"
+        visitor.ask("hello")
+    forger = make_chat()
+    forger.client.defaults["HTTP_X_FORWARDED_FOR"] = "203.0.113.99"
+    assert_limited(forger.post(MESSAGES, {"text": "one more"}))
+
+
 def test_the_visitor_limit_holds_for_a_logged_in_customer_across_sessions(make_chat, quick, settings, customers):
     limits(settings, "visitor=2/m,ip=100/m")
     for index in range(2):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from chatbot.conf import chatbot_settings
@@ -59,3 +60,10 @@ class IPRateThrottle(_ChatbotThrottle):
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         return f"chatbot:throttle:ip:{view.throttle_scope}:{self.get_ident(request)}"
+
+    def get_ident(self, request: Any) -> str:
+        # DRF trusts X-Forwarded-For when NUM_PROXIES is unset, so any client could pick its own "IP".
+        # Only the socket's address counts until the project says how many proxies stand in front.
+        if api_settings.NUM_PROXIES is None:
+            return str(request.META.get("REMOTE_ADDR", ""))
+        return super().get_ident(request)

@@ -34,8 +34,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "policy_more": "[Read the full {title} page]({url})",
         "policy_missing": "I don't have that policy to hand. A member of our team can tell you: just ask to "
         "talk to a human.",
-        "no_catalogue": "I can't look up products in this shop, but I can help with shipping, returns and "
-        "payment questions, or pass you to a human.",
+        "no_catalogue": "I can't look up products in this shop. A member of our team can help: just ask to "
+        "talk to a human.",
         "human_hint": "If you'd like, I can pass you to a member of our team: just say \"talk to a human\".",
     },
     "zh-hans": {
@@ -63,7 +63,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "order_guest_not_found": "没有找到与该订单号和邮箱匹配的订单，请核对后重试，或输入“转人工”联系客服。",
         "policy_more": "[查看完整的{title}页面]({url})",
         "policy_missing": "我暂时没有这方面的政策信息。输入“转人工”，客服人员会为您解答。",
-        "no_catalogue": "我无法查询本店的商品，但可以解答配送、退货和支付问题，或为您转接人工客服。",
+        "no_catalogue": "我无法查询本店的商品。输入“转人工”，客服人员会为您解答。",
         "human_hint": "如需人工服务，请输入“转人工”。",
     },
 }
