@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Literal, cast, overload
 
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -32,6 +31,7 @@ from chatbot.providers.base import ChatRequest, Delta, Done, Products, Suggestio
 from chatbot.shop import get_shop
 from chatbot.signals import message_received, reply_finished
 from chatbot.stops import stop_watcher
+from chatbot.sweep import INTERRUPTED, abandoned_before
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +127,12 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
 
 def _refuse_if_streaming(conversation: Conversation) -> None:
     # A reply older than the read timeout belongs to a process that died: mark it and carry on.
-    cutoff = timezone.now() - timedelta(seconds=float(chatbot_settings.READ_TIMEOUT) + 30)
+    cutoff = abandoned_before()
     # One query on the common path (nothing streaming), instead of an update and a lookup every time.
     streaming = list(conversation.messages.filter(status=Message.Status.STREAMING).values_list("pk", "created"))
     abandoned = [pk for pk, created in streaming if created < cutoff]
     if abandoned:
-        Message.objects.filter(pk__in=abandoned).update(status=Message.Status.ERROR, error_code="interrupted")
+        Message.objects.filter(pk__in=abandoned).update(status=Message.Status.ERROR, error_code=INTERRUPTED)
     if len(abandoned) < len(streaming):
         raise ReplyInProgress()
 

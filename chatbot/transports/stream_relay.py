@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone, translation
@@ -24,6 +23,7 @@ from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.models import Message
 from chatbot.relay import Turn, answer_language, relay_reply
+from chatbot.sweep import INTERRUPTED, abandoned_before
 from chatbot.transports.stream import (
     StreamError,
     StreamRateLimited,
@@ -180,7 +180,7 @@ def post_finished(message: Message) -> None:
 
 def sweep_stale_replies() -> int:
     """Replies left "streaming" by a process that died: mark them failed here and in Stream."""
-    cutoff = timezone.now() - timedelta(seconds=float(chatbot_settings.READ_TIMEOUT) + 30)
+    cutoff = abandoned_before()
     stale = list(
         Message.objects.filter(status=Message.Status.STREAMING, role=Message.Role.ASSISTANT, created__lt=cutoff)
         .exclude(conversation__stream_channel_id="")
@@ -189,7 +189,7 @@ def sweep_stale_replies() -> int:
     swept = 0
     for message in stale:
         if not Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
-            status=Message.Status.ERROR, error_code="interrupted", updated=timezone.now()
+            status=Message.Status.ERROR, error_code=INTERRUPTED, updated=timezone.now()
         ):
             continue  # another worker got there first
         swept += 1
