@@ -149,19 +149,26 @@ def _failed(message: Any) -> bool:
     return message.status == Message.Status.ERROR or bool(_NOT_FOUND.search(message.text or ""))
 
 
-def should_offer_human(reply: Any) -> bool:
-    """Offer a human after two failed or empty-handed replies in a row, or to a frustrated visitor."""
+def should_offer_human(reply: Any, question: Any = None) -> bool:
+    """Offer a human after two failed or empty-handed replies in a row, or to a frustrated visitor.
+
+    ``question`` is the visitor's message ``reply`` answers; it is looked up when not given.
+    """
     from chatbot.models import Conversation, Message
 
     conversation = reply.conversation
     if conversation.state != Conversation.State.BOT or reply.status == Message.Status.STOPPED:
         return False
     earlier = conversation.messages.filter(id__lt=reply.id).exclude(role=Message.Role.SYSTEM).order_by("-id")
-    question = earlier.filter(role=Message.Role.USER).first()
+    if question is None:
+        question = earlier.filter(role=Message.Role.USER).first()
     if question is not None and sounds_frustrated(question.text) and not asks_for_human(question.text):
         return True
+    if not _failed(reply):
+        # The common case costs no query: only a failed reply looks at the one before it.
+        return False
     previous = earlier.filter(role=Message.Role.ASSISTANT).first()
-    return _failed(reply) and previous is not None and _failed(previous)
+    return previous is not None and _failed(previous)
 
 
 def offer_human(reply: Any, language: str) -> None:
@@ -183,13 +190,16 @@ def offer_human(reply: Any, language: str) -> None:
 
 
 @receiver(reply_finished, dispatch_uid="chatbot.handoff.offer_human")
-def _offer_human_when_stuck(sender: Any, message: Any, conversation: Any, **kwargs: Any) -> None:
+def _offer_human_when_stuck(sender: Any, message: Any, conversation: Any, question: Any = None, **kwargs: Any) -> None:
     # The relay sends the finished reply object and then streams it as the "done" event, so the offer
     # added here reaches the widget in the same answer.
-    if not should_offer_human(message):
-        return
     from chatbot.models import Message
 
-    question = message.conversation.messages.filter(id__lt=message.id, role=Message.Role.USER).order_by("-id").first()
+    if question is None:
+        question = (
+            message.conversation.messages.filter(id__lt=message.id, role=Message.Role.USER).order_by("-id").first()
+        )
+    if not should_offer_human(message, question):
+        return
     text = f"{question.text if question else ''} {message.text}"
     offer_human(message, "zh-hans" if re.search(r"[\u3400-\u9fff]", text) else "en")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast, overload
 
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -93,14 +94,11 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
         )
         if conversation is None:
             conversation = open_conversation(visitor, create=True)
-        if conversation.messages.count() >= chatbot_settings.MAX_MESSAGES_PER_CONVERSATION:
+        elif _check_room(conversation) >= chatbot_settings.MAX_MESSAGES_PER_CONVERSATION:
             conversation.state = Conversation.State.CLOSED
             conversation.save(update_fields=["state", "updated"])
             conversation = open_conversation(visitor, create=True)
-        _refuse_if_streaming(conversation)
-        question = Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, text=masked, external_id=external_id
-        )
+        question = Message(conversation=conversation, role=Message.Role.USER, text=masked, external_id=external_id)
         turn = Turn(
             conversation=conversation,
             question=question,
@@ -110,6 +108,7 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
             ui_language=translation.get_language() or "en",
         )
         if asks_for_human(text) or not bot_answers(conversation):
+            question.save(force_insert=True)
             if request_handoff(conversation):
                 turn.notice = Message.objects.create(
                     conversation=conversation,
@@ -117,24 +116,36 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
                     text=handoff_notice(language),
                 )
         else:
-            turn.reply = Message.objects.create(
+            turn.reply = Message(
                 conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING
             )
+            # The question and the reply row in one INSERT (PostgreSQL numbers them in this order).
+            Message.objects.bulk_create([question, turn.reply])
             Conversation.objects.filter(pk=conversation.pk).update(updated=timezone.now())
     message_received.send(sender=Message, message=question, conversation=conversation)
     return turn
 
 
-def _refuse_if_streaming(conversation: Conversation) -> None:
-    # A reply older than the read timeout belongs to a process that died: mark it and carry on.
+def _check_room(conversation: Conversation) -> int:
+    """How many messages ``conversation`` holds; raises ReplyInProgress while a reply streams in it.
+
+    One query on the common path. A reply streaming for longer than the read timeout belongs to a
+    process that died: it is marked interrupted and the conversation carries on.
+    """
     cutoff = abandoned_before()
-    # One query on the common path (nothing streaming), instead of an update and a lookup every time.
-    streaming = list(conversation.messages.filter(status=Message.Status.STREAMING).values_list("pk", "created"))
-    abandoned = [pk for pk, created in streaming if created < cutoff]
-    if abandoned:
-        Message.objects.filter(pk__in=abandoned).update(status=Message.Status.ERROR, error_code=INTERRUPTED)
-    if len(abandoned) < len(streaming):
+    streaming = Q(status=Message.Status.STREAMING)
+    counts = conversation.messages.aggregate(
+        total=Count("id"),
+        streaming=Count("id", filter=streaming),
+        live=Count("id", filter=streaming & Q(created__gte=cutoff)),
+    )
+    if counts["streaming"] > counts["live"]:
+        conversation.messages.filter(streaming, created__lt=cutoff).update(
+            status=Message.Status.ERROR, error_code=INTERRUPTED
+        )
+    if counts["live"]:
         raise ReplyInProgress()
+    return counts["total"]
 
 
 def history_for(question: Message) -> list[tuple[str, str]]:
@@ -269,15 +280,18 @@ def _finish(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:
     reply.products = outcome.products[:6]
     reply.save(update_fields=["text", "status", "error_code", "suggestions", "products", "updated"])
     conversation = turn.conversation
-    fields = ["updated"]
+    # begin_turn marked the conversation active; it is written again only when the provider's state
+    # for it changed (its first reply, a Coze conversation id).
+    fields = []
     if request.state != conversation.provider_state:
         conversation.provider_state = request.state
         fields.append("provider_state")
     if outcome.provider and conversation.provider != outcome.provider:
         conversation.provider = outcome.provider
         fields.append("provider")
-    conversation.save(update_fields=fields)
-    reply_finished.send(sender=Message, message=reply, conversation=conversation)
+    if fields:
+        conversation.save(update_fields=[*fields, "updated"])
+    reply_finished.send(sender=Message, message=reply, conversation=conversation, question=turn.question)
 
 
 def _staff_done(turn: Turn) -> dict[str, Any]:

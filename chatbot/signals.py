@@ -8,5 +8,6 @@ handoff_requested = Signal()
 #: A visitor's message was stored. Provides: message, conversation.
 message_received = Signal()
 
-#: An assistant reply ended, whatever its status. Provides: message, conversation.
+#: An assistant reply ended, whatever its status. Provides: message, conversation, and question (the
+#: visitor's message it answers).
 reply_finished = Signal()

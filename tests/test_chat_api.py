@@ -90,3 +90,19 @@ def test_card_numbers_are_masked_before_storing(chat):
     assert "4111" not in stored.replace("ending 1111", "")
     assert "[card ending 1111]" in stored and "cvv [hidden]" in stored
     assert events[0][1]["text"] == stored
+
+
+def test_a_returning_visitors_message_costs_a_fixed_number_of_queries(chat, settings, django_assert_num_queries):
+    """Session, the locked conversation, its counts, question and reply in one insert, the conversation's
+    time, the history, the finished reply: the same nine queries however long the conversation is."""
+    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.providers.RecordingProvider"}
+    for _ in range(3):
+        chat.ask("hello")
+    with django_assert_num_queries(9):
+        events = chat.ask("hello again")
+    assert [name for name, _ in events] == ["message", "delta", "done"]
+    messages = chat.history()["messages"]
+    assert [(m["role"], m["text"], m["status"]) for m in messages[-2:]] == [
+        ("user", "hello again", "done"),
+        ("assistant", "ok", "done"),
+    ]
