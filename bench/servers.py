@@ -18,6 +18,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatbot_bench")
+#: The shared cache the README's production setup names (sessions, rate limits, the Stream user cache);
+#: ``BENCH_CACHE_URL=locmemcache://`` measures the demo's default of per-process memory instead.
+CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/15")
 #: Same defaults as the Makefile's demo target.
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 THREADS = int(os.environ.get("WEB_THREADS", "128"))
@@ -42,6 +45,7 @@ def bench_env(**chatbot: Any) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": DATABASE_URL,
+        "CACHE_URL": CACHE_URL,
         "BENCH_CHATBOT": json.dumps(chatbot),
         "PYTHONPATH": str(ROOT),
     }

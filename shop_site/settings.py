@@ -31,6 +31,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "shop_site.database"
     DATABASES["default"]["MAX_CONNECTIONS"] = env.int("DB_MAX_CONNECTIONS", default=30)
 
+# One cache for every server process: rate limits, the Stream user cache and, with a shared cache,
+# sessions. CACHE_URL=redis://127.0.0.1:6379/1 in production; the default is each process's memory.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if not CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # A returning visitor's session is read from the cache, not the database (written to both).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -52,6 +52,8 @@ def test_purging_an_old_conversation_keeps_the_newer_one_in_the_shared_channel(s
     old_reply = staff_reply(old, staff, "An old answer")
     old.state = Conversation.State.CLOSED
     old.save()
+    # The visitor writes again: a new conversation in the same channel.
+    assert chat.post("/api/chatbot/stream-message", {"text": "Hello again"}).status_code == 202
     new = _channel_conversation(chat)
     assert new.pk != old.pk and new.stream_channel_id == old.stream_channel_id
     new_reply = staff_reply(new, staff, "A new answer")

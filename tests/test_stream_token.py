@@ -42,14 +42,29 @@ def test_token_is_for_the_session_visitor_whatever_the_body_says(stream, chat):
     }
 
 
-def test_returning_visitor_costs_no_call_to_stream(stream, chat):
+def test_returning_visitor_costs_no_call_to_stream_and_no_query_but_the_session(
+    stream, chat, django_assert_num_queries
+):
     first = chat.post(TOKEN).json()
     before = len(stream.ops())
-    second = chat.post(TOKEN)
+    with django_assert_num_queries(1):  # the session (none with a shared cache for sessions)
+        second = chat.post(TOKEN)
     assert second.status_code == 200
     assert len(stream.ops()) == before
     assert second.json()["channelId"] == first["channelId"]
     assert second.json()["userId"] == first["userId"]
+
+
+def test_a_purged_channel_is_made_again_on_the_next_token(stream, chat):
+    from chatbot.models import Conversation
+    from chatbot.staff.purge import purge
+
+    first = chat.post(TOKEN).json()
+    purge(Conversation.objects.all())
+    assert not any(key.endswith(first["channelId"]) for key in stream.channels)
+    second = chat.post(TOKEN).json()
+    assert second["channelId"] == first["channelId"]
+    assert any(key.endswith(first["channelId"]) for key in stream.channels)
 
 
 def test_two_visitors_get_two_channels_and_a_customer_is_known_by_account(stream, make_chat, customers):

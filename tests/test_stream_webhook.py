@@ -70,6 +70,20 @@ def test_a_visitor_message_from_stream_is_answered(stream, visitor):
     assert stream.messages[str(reply.public_id)]["text"] == SCRIPT.text
 
 
+def test_a_visitor_writing_after_staff_closed_the_conversation_starts_a_new_one(stream, visitor):
+    from chatbot.models import Conversation
+
+    Conversation.objects.update(state=Conversation.State.CLOSED)
+    event = message_new(visitor, text="One more question: do you ship to France?")
+    response = deliver(event)
+    assert response.json()["result"] == "queued"
+    reply = _reply_for(stream, event["message"]["id"])
+    assert reply.conversation.state == Conversation.State.BOT
+    assert reply.conversation.stream_channel_id == visitor["channelId"]
+    assert Conversation.objects.count() == 2
+    assert stream.messages[str(reply.public_id)]["text"] == SCRIPT.text
+
+
 def test_gzipped_body_is_verified_on_the_uncompressed_bytes(stream, visitor):
     event = message_new(visitor)
     assert deliver(event, gzipped=True).json()["result"] == "queued"

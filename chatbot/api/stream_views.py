@@ -31,7 +31,9 @@ from chatbot.transports.stream import (
     call,
     channel_for,
     ensure_channel,
+    known_channel,
     message_id_for,
+    remember_channel,
     stream_enabled,
     upsert_user,
     visitor_token,
@@ -77,11 +79,13 @@ class StreamTokenView(StreamAPIView):
     )
     def post(self, request: Request) -> Response:
         visitor = self.session_visitor(request)
-        conversation = open_conversation(visitor, create=True)
-        if conversation is None:  # create=True always gives one
-            raise StreamDisabled()
-        upsert_user(visitor_user(visitor))
-        channel_id = ensure_channel(conversation, visitor)
+        # A returning visitor: their channel and Stream user are known, from the cache alone.
+        channel_id = known_channel(visitor)
+        if channel_id is None:
+            conversation = open_conversation(visitor, create=True)
+            upsert_user(visitor_user(visitor))
+            channel_id = ensure_channel(conversation, visitor)
+            remember_channel(channel_id)
         token, expires = visitor_token(visitor)
         body = {
             "token": token,

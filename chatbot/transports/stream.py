@@ -207,10 +207,14 @@ def visitor_user(visitor: Visitor) -> dict[str, Any]:
     return {"id": visitor_user_id(visitor), "name": visitor.display_name, "role": "user"}
 
 
-def _user_cache_key(user_id: str) -> str:
+def _cache_key(kind: str, stream_id: str) -> str:
     key, _secret, base_url, _timeout = _client_options()
     app = hashlib.sha256(f"{key}|{base_url}".encode()).hexdigest()[:16]
-    return f"chatbot:stream:user:{app}:{user_id}"
+    return f"chatbot:stream:{kind}:{app}:{stream_id}"
+
+
+def _user_cache_key(user_id: str) -> str:
+    return _cache_key("user", user_id)
 
 
 def _digest(data: dict[str, Any]) -> str:
@@ -256,7 +260,27 @@ def ensure_channel(conversation: Conversation, visitor: Visitor) -> str:
     call("create channel", channel.create, assistant_id())
     Conversation.objects.filter(pk=conversation.pk).update(stream_channel_id=channel_id)
     conversation.stream_channel_id = channel_id
+    remember_channel(channel_id)
     return channel_id
+
+
+def remember_channel(channel_id: str) -> None:
+    cache.set(_cache_key("channel", channel_id), True, _USER_CACHE_SECONDS)
+
+
+def known_channel(visitor: Visitor) -> str | None:
+    """The visitor's channel id when it is known to exist and their Stream user is up to date.
+
+    One read of the cache and nothing else: a returning visitor's token needs no database query and
+    no call to Stream. None when either is not known (a first visit, an evicted cache, a new name).
+    """
+    channel_id = visitor_channel_id(visitor)
+    user = visitor_user(visitor)
+    channel_key, user_key = _cache_key("channel", channel_id), _user_cache_key(user["id"])
+    found = cache.get_many([channel_key, user_key])
+    if found.get(channel_key) and found.get(user_key) == _digest(user):
+        return channel_id
+    return None
 
 
 def visitor_token(visitor: Visitor) -> tuple[str, int]:
@@ -308,6 +332,7 @@ def delete_channel(conversation: Conversation) -> None:
         .exists()
     )
     if not shared:
+        cache.delete(_cache_key("channel", conversation.stream_channel_id))
         call("delete channel", channel_for(conversation).delete)
         return
     client = get_client()

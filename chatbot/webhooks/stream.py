@@ -107,19 +107,18 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "result": handled})
 
 
-def _conversation(event: dict[str, Any]) -> Conversation | None:
+def _conversation(event: dict[str, Any], *, closed_too: bool = False) -> Conversation | None:
+    """The channel's open conversation; with ``closed_too``, its latest one when none is open."""
     if event.get("channel_type") not in (None, "messaging"):
         return None
     channel_id = event.get("channel_id") or str(event.get("cid", "")).partition(":")[2]
     if not channel_id:
         return None
-    return (
-        Conversation.objects.open()
-        .filter(stream_channel_id=channel_id)
-        .select_related("user")
-        .order_by("-updated", "-id")
-        .first()
-    )
+    conversations = Conversation.objects.filter(stream_channel_id=channel_id).select_related("user")
+    conversation = conversations.open().order_by("-updated", "-id").first()
+    if conversation is None and closed_too:
+        conversation = conversations.order_by("-id").first()
+    return conversation
 
 
 def on_message_new(event: dict[str, Any]) -> str:
@@ -132,7 +131,8 @@ def on_message_new(event: dict[str, Any]) -> str:
     stream_id, text = str(message.get("id") or ""), str(message.get("text") or "").strip()
     if not stream_id or not text:
         return "empty"
-    conversation = _conversation(event)
+    # A closed conversation still tells whose channel it is: begin_turn then opens a new one.
+    conversation = _conversation(event, closed_too=True)
     if conversation is None:
         return "unknown channel"
     visitor = visitor_for(conversation)
@@ -145,6 +145,10 @@ def on_message_new(event: dict[str, Any]) -> str:
     text = text[: chatbot_settings.MAX_MESSAGE_LENGTH]
     try:
         turn = begin_turn(visitor, text, external_id=stream_id)
+        if turn.conversation.stream_channel_id != conversation.stream_channel_id:
+            # A conversation begin_turn opened lives in the channel the message came from.
+            turn.conversation.stream_channel_id = conversation.stream_channel_id
+            Conversation.objects.filter(pk=turn.conversation.pk).update(stream_channel_id=conversation.stream_channel_id)
     except ReplyInProgress:
         # The visitor wrote while an answer streams: keep the message, answer nothing twice.
         Message.objects.create(
