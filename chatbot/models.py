@@ -105,12 +105,23 @@ class Message(models.Model):
     )
     #: An id from the transport (e.g. the Stream message id), unique per conversation when set.
     external_id = models.CharField(max_length=128, blank=True, db_index=True)
+    #: The transport still shows this finished reply as being written (its final update failed); the
+    #: next sweep writes the stored final state again.
+    transport_unsettled = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created", "id"]
-        indexes = [models.Index(fields=["conversation", "created"])]
+        indexes = [
+            models.Index(fields=["conversation", "created"]),
+            # The sweep looks for the few unsettled replies on every Stream message: a partial index.
+            models.Index(
+                fields=["transport_unsettled"],
+                condition=models.Q(transport_unsettled=True),
+                name="chatbot_message_unsettled",
+            ),
+        ]
         verbose_name = _("message")
         verbose_name_plural = _("messages")
 

@@ -124,6 +124,25 @@ def test_final_update_is_retried_after_a_server_error(stream, chat, settings):
     assert [c.status for c in stream.ops("update message partial")] == [503, 200]
 
 
+def test_a_final_update_stream_keeps_refusing_is_written_on_the_next_message(stream, chat, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "STREAM_CHAT_UPDATE_INTERVAL": 3600}
+    stream.fail("update message partial", 503, times=3)  # every attempt of the final update
+    sent = _send(chat)
+    reply_id = sent["replyId"]
+    stream.wait_for(lambda: Message.objects.filter(public_id=reply_id, transport_unsettled=True).exists())
+    assert stream.messages[reply_id]["generating"] is True  # what the visitor still sees
+    reply = Message.objects.get(public_id=reply_id)
+    assert (reply.status, reply.text) == ("done", SCRIPT.text)  # the stored reply is whole
+    # Stream is back: the next message's sweep writes the final state, once.
+    second = _send(chat, "Hello again")
+    _finished(stream, second["replyId"])
+    _finished(stream, reply_id)
+    assert stream.messages[reply_id]["text"] == SCRIPT.text
+    assert stream.messages[reply_id]["generating"] is False
+    assert stream.event_types(reply_id)[-1] == "ai_indicator.clear"
+    assert not Message.objects.filter(transport_unsettled=True).exists()
+
+
 @pytest.mark.parametrize(("status", "code"), [(429, "stream_rate_limited"), (500, "stream_unavailable")])
 def test_stream_failing_the_visitor_s_message_is_a_clear_503_and_nothing_is_lost(stream, chat, status, code):
     stream.fail("send message", status)

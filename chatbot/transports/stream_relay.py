@@ -160,15 +160,48 @@ def write_reply(reply: Message, ui_language: str = "en") -> dict[str, Any]:
             final = data
         elif name == "error":
             error = data
-    if error is not None:
-        shown = text or error["message"]
-        _with_retries(lambda: writer.update(shown, generating=False))
-        _with_retries(lambda: writer.indicator(ERROR, error["message"]))
+    outcome = {"partial_updates": writer.partial_updates, "status": (final or {}).get("status", "error")}
+    try:
+        if error is not None:
+            _settle(writer, text or error["message"], error["message"])
+        else:
+            _settle(writer, (final or {}).get("text", text))
+    except ChatbotError as exc:
+        # The stored reply is complete; Stream still shows it being written. The next sweep (the next
+        # message or reply task) writes the final state again.
+        Message.objects.filter(pk=reply.pk).update(transport_unsettled=True)
+        logger.warning("Final Stream update of reply %s failed (%s); it will be written again", reply.pk, exc.code)
+        outcome["unsettled"] = True
+    return outcome
+
+
+def _settle(writer: ReplyWriter, text: str, error_message: str = "", attempts: int = _FINAL_ATTEMPTS) -> None:
+    """The reply's final state in Stream: its whole text, no longer generating, the indicator ended."""
+    _with_retries(lambda: writer.update(text, generating=False), attempts)
+    if error_message:
+        _with_retries(lambda: writer.indicator(ERROR, error_message), attempts)
     else:
-        final_text = (final or {}).get("text", text)
-        _with_retries(lambda: writer.update(final_text, generating=False))
-        _with_retries(writer.clear)
-    return {"partial_updates": writer.partial_updates, "status": (final or {}).get("status", "error")}
+        _with_retries(writer.clear, attempts)
+
+
+def settle_unsettled_replies(limit: int = 5) -> int:
+    """Write the final state of replies whose final Stream update failed; returns how many now are.
+
+    It runs inside requests, so each reply gets one attempt, and the first refusal ends the round.
+    """
+    settled = 0
+    unsettled = Message.objects.filter(transport_unsettled=True).select_related("conversation")[:limit]
+    for message in unsettled:
+        failed = message.status == Message.Status.ERROR
+        notice = _("The answer could not be completed. Please try again.") if failed else ""
+        try:
+            _settle(ReplyWriter(message), message.text or notice, notice, attempts=1)
+        except ChatbotError as exc:
+            logger.info("Stream still refuses the final state of reply %s: %s", message.public_id, exc.code)
+            break
+        Message.objects.filter(pk=message.pk).update(transport_unsettled=False)
+        settled += 1
+    return settled
 
 
 def post_finished(message: Message) -> None:
@@ -179,7 +212,9 @@ def post_finished(message: Message) -> None:
 
 
 def sweep_stale_replies() -> int:
-    """Replies left "streaming" by a process that died: mark them failed here and in Stream."""
+    """Replies left "streaming" by a process that died: mark them failed here and in Stream. Replies
+    whose final update failed get it written again."""
+    settle_unsettled_replies()
     cutoff = abandoned_before()
     stale = list(
         Message.objects.filter(status=Message.Status.STREAMING, role=Message.Role.ASSISTANT, created__lt=cutoff)
