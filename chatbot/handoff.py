@@ -159,15 +159,18 @@ def should_offer_human(reply: Any, question: Any = None) -> bool:
     conversation = reply.conversation
     if conversation.state != Conversation.State.BOT or reply.status == Message.Status.STOPPED:
         return False
-    earlier = conversation.messages.filter(id__lt=reply.id).exclude(role=Message.Role.SYSTEM).order_by("-id")
+
+    def last_before(role: str) -> Any:
+        return conversation.messages.filter(id__lt=reply.id, role=role).order_by("-id").first()
+
     if question is None:
-        question = earlier.filter(role=Message.Role.USER).first()
+        question = last_before(Message.Role.USER)
     if question is not None and sounds_frustrated(question.text) and not asks_for_human(question.text):
         return True
     if not _failed(reply):
         # The common case costs no query: only a failed reply looks at the one before it.
         return False
-    previous = earlier.filter(role=Message.Role.ASSISTANT).first()
+    previous = last_before(Message.Role.ASSISTANT)
     return previous is not None and _failed(previous)
 
 
