@@ -18,7 +18,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def fake(settings):
+    from django.core.cache import cache
+
     with FakeStream() as server:
+        cache.clear()  # a new app: nothing an earlier fake on the same port was told is remembered
         settings.CHATBOT = stream_settings(server)
         yield server
         assert server.problems == []

@@ -23,9 +23,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def stream_shop(settings, shop):
+    from django.core.cache import cache
+
     from chatbot.transports.stream_bootstrap import on_first_request
 
     with FakeStream() as fake:
+        cache.clear()  # a new app: nothing an earlier fake on the same port was told is remembered
         SCRIPT.reset(chunks=["Yes, ", "we sell ", "**Longjing** ", "green tea."])
         settings.CHATBOT = stream_settings(fake)
         on_first_request()

@@ -614,9 +614,14 @@ def assistant_upserted(fake: FakeStream) -> bool:
 def stream_fixture(settings):
     """A fake Stream app, the chat configured for it, and the assistant bootstrapped (as a first
     request would), so later counts of calls are exact."""
+    from django.core.cache import cache
+
     from chatbot.transports.stream_bootstrap import on_first_request
 
     with FakeStream() as fake:
+        # What an earlier test's fake was told is remembered under its address, and a new fake may get
+        # the same port: start from an empty cache, as a new app would.
+        cache.clear()
         SCRIPT.reset()
         settings.CHATBOT = stream_settings(fake)
         on_first_request()
