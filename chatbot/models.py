@@ -171,6 +171,9 @@ class SyncState(models.Model):
     last_error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: The run in progress was last seen alive (started or sent a batch) at this time; while that is
+    #: recent, another run of the same kind is refused.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     #: When a pass last reached the end without error.
     last_success_at = models.DateTimeField(null=True, blank=True)
 

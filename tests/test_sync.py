@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_tasks import task_backends
 
 from chatbot.models import SyncState, WebhookDelivery
@@ -119,6 +121,50 @@ def test_full_starts_over_and_a_finished_run_is_not_resumed(db, configured):
         run_sync("products", "--batch-size", "3")
     run_sync("products", "--full", "--batch-size", "3")
     assert SyncState.objects.get(kind="products").records_sent == 4
+
+
+def _another_run_alive(kind: str, *, seen: timedelta, cursor: int = 0) -> SyncState:
+    """The state a run in another process leaves while it sends: running, last seen ``seen`` ago."""
+    return SyncState.objects.create(
+        kind=kind, result="running", cursor=cursor, records_sent=0, started_at=timezone.now() - seen,
+        heartbeat_at=timezone.now() - seen,
+    )
+
+
+def test_a_second_run_while_one_is_alive_is_refused_and_changes_nothing(db, configured):
+    make_products(3)
+    _another_run_alive("products", seen=timedelta(seconds=20))
+    with pytest.raises(CommandError, match="Sync failed for products"):
+        run_sync("products")
+    assert configured.ids("products") == []
+    state = SyncState.objects.get(kind="products")
+    assert (state.result, state.records_sent) == ("running", 0)
+
+
+def test_the_refusal_says_why_and_what_to_do(db, configured):
+    _another_run_alive("orders", seen=timedelta(seconds=20))
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("chatbot_sync", "orders", stdout=StringIO(), stderr=err)
+    assert "another chatbot_sync run is sending orders" in err.getvalue()
+    assert "--force" in err.getvalue()
+
+
+def test_a_run_that_went_silent_is_taken_over_from_its_cursor(db, configured):
+    products = make_products(5)
+    _another_run_alive("products", seen=timedelta(minutes=30), cursor=products[1].pk)
+    out, _ = run_sync("products")
+    assert f"resumed after id {products[1].pk}" in out
+    assert configured.ids("products") == [str(p.pk) for p in products[2:]]
+    assert SyncState.objects.get(kind="products").result == "ok"
+
+
+def test_force_runs_even_while_another_run_looks_alive(db, configured):
+    make_products(2)
+    _another_run_alive("products", seen=timedelta(seconds=5))
+    run_sync("products", "--force", "--full")
+    assert len(configured.ids("products")) == 2
+    assert SyncState.objects.get(kind="products").result == "ok"
 
 
 def test_dry_run_sends_nothing(db, configured):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import requests
 from django.utils import timezone
@@ -21,6 +22,28 @@ from chatbot.sync.client import SyncError, auth_headers, encode, post, sync_path
 
 #: Called after each batch with (records done in this pass, total or None).
 Progress = Callable[[int, int | None], None]
+
+#: A run that has sent nothing for this long (longer than any request's timeout) is taken for dead,
+#: and another run of the kind may take over from its cursor.
+RUN_LEASE = timedelta(minutes=5)
+
+
+def run_lease() -> timedelta:
+    """``RUN_LEASE``, or twice the longest a batch request may take when the timeouts are longer."""
+    request = float(chatbot_settings.CONNECT_TIMEOUT) + float(chatbot_settings.READ_TIMEOUT)
+    return max(RUN_LEASE, timedelta(seconds=2 * request))
+
+
+class SyncInProgress(Exception):
+    """Another run is sending this kind right now; two would send every batch twice."""
+
+    def __init__(self, state: SyncState):
+        seen = state.heartbeat_at.isoformat(timespec="seconds") if state.heartbeat_at else "?"
+        super().__init__(
+            f"another chatbot_sync run is sending {state.kind} (last batch at {seen}). Wait for it to "
+            f"finish; a run that sent nothing for {run_lease().seconds // 60} minutes is taken over, or "
+            "use --force if it is known to have died."
+        )
 
 
 @dataclass
@@ -42,9 +65,11 @@ def sync(
     full: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> SyncReport:
     """Send every ``kind`` record after the saved cursor (from the start when ``full`` or after a
-    completed pass). Raises :class:`SyncError` after recording the failure."""
+    completed pass). Raises :class:`SyncError` after recording the failure, and
+    :class:`SyncInProgress` (changing nothing) while another run of ``kind`` is alive, unless ``force``."""
     if kind not in SYNC_KINDS:
         raise ValueError(f"Unknown kind {kind!r}; choose from {', '.join(SYNC_KINDS)}")
     if batch_size < 1:
@@ -65,14 +90,26 @@ def sync(
         return report
 
     headers = auth_headers()
-    state.cursor = cursor
-    state.records_sent = done_before
-    state.batches_sent = state.batches_sent if resuming else 0
-    state.result = SyncState.Result.RUNNING
-    state.last_error = ""
-    state.started_at = timezone.now()
-    state.finished_at = None
-    state.save()
+    now = timezone.now()
+    claim = SyncState.objects.filter(pk=state.pk)
+    if not force:
+        # One statement decides between two runs started together: the second finds the first's mark.
+        claim = claim.exclude(result=SyncState.Result.RUNNING, heartbeat_at__gt=now - run_lease())
+    started = {
+        "cursor": cursor,
+        "records_sent": done_before,
+        "batches_sent": state.batches_sent if resuming else 0,
+        "result": SyncState.Result.RUNNING,
+        "last_error": "",
+        "started_at": now,
+        "finished_at": None,
+        "heartbeat_at": now,
+    }
+    if not claim.update(**started):
+        state.refresh_from_db()
+        raise SyncInProgress(state)
+    for name, value in started.items():
+        setattr(state, name, value)
     with requests.Session() as session:
         try:
             for batch in getattr(shop, f"iter_{kind}")(cursor, batch_size):
@@ -90,7 +127,8 @@ def sync(
                 state.cursor = cursor
                 state.batches_sent += 1
                 state.records_sent += len(batch)
-                state.save(update_fields=["cursor", "batches_sent", "records_sent"])
+                state.heartbeat_at = timezone.now()
+                state.save(update_fields=["cursor", "batches_sent", "records_sent", "heartbeat_at"])
                 if progress:
                     progress(report.records, total)
         except SyncError as exc:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from chatbot.exceptions import ChatbotConfigurationError
 from chatbot.models import SyncState
 from chatbot.shop.base import SYNC_KINDS
-from chatbot.sync.bulk import SyncReport, sync
+from chatbot.sync.bulk import SyncInProgress, SyncReport, sync
 from chatbot.sync.client import SyncError
 
 BAR_WIDTH = 30
@@ -30,6 +30,9 @@ class Command(BaseCommand):
             "--resume", action="store_true", help="continue after a failed run (the default; kept for scripts)"
         )
         parser.add_argument("--dry-run", action="store_true", help="count what would be sent; send nothing")
+        parser.add_argument(
+            "--force", action="store_true", help="run even though another run of the kind looks alive"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         kinds = list(dict.fromkeys(options["kinds"]))
@@ -50,9 +53,14 @@ class Command(BaseCommand):
                     full=options["full"],
                     dry_run=options["dry_run"],
                     progress=self.progress_bar(kind),
+                    force=options["force"],
                 )
             except ChatbotConfigurationError as exc:
                 raise CommandError(str(exc)) from exc
+            except SyncInProgress as exc:
+                self.stderr.write(f"{kind}: {exc}")
+                failed.append(kind)
+                continue
             except SyncError as exc:
                 self.stdout.write("")
                 state = SyncState.objects.get(kind=kind)
