@@ -73,6 +73,25 @@ def test_expired_applies_the_retention_period(chats, settings):
     assert remaining(chats) == {"alice", "bob", "guest"}
 
 
+def test_a_purge_by_age_also_removes_old_finished_webhook_deliveries(chats):
+    from chatbot.models import WebhookDelivery
+
+    def delivery(status: str, days_old: int) -> WebhookDelivery:
+        row = WebhookDelivery.objects.create(event="customer.created", payload={"email": "a@x.example"}, status=status)
+        WebhookDelivery.objects.filter(pk=row.pk).update(created=timezone.now() - timedelta(days=days_old))
+        return row
+
+    old_sent, old_failed = delivery("delivered", 60), delivery("failed", 60)
+    recent, still_trying = delivery("delivered", 2), delivery("retrying", 60)
+    assert ", and 2 finished webhook deliveries" in purge("--older-than", "30", "--dry-run")
+    assert WebhookDelivery.objects.count() == 4
+    purge("--guest", "g-123", "--older-than", "1")  # one visitor's purge leaves the deliveries alone
+    assert WebhookDelivery.objects.count() == 4
+    assert ", and 2 finished webhook deliveries" in purge("--older-than", "30")
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {recent.pk, still_trying.pk}
+    assert not WebhookDelivery.objects.filter(pk__in=[old_sent.pk, old_failed.pk]).exists()
+
+
 def test_dry_run_deletes_nothing(chats):
     out = purge("--older-than", "5", "--dry-run")
     assert "Would delete 4 conversations and 9 messages" in out

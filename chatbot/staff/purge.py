@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from chatbot.exceptions import ChatbotError
-from chatbot.models import Conversation, Message
+from chatbot.models import Conversation, Message, WebhookDelivery
 from chatbot.staff.hooks import stream_hook
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,14 @@ def select(
         cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
         condition &= Q(updated__lt=cutoff)
     return Conversation.objects.filter(condition)
+
+
+def old_deliveries(older_than_days: int, now: Any = None) -> QuerySet[WebhookDelivery]:
+    """Finished change webhooks (delivered, or failed for good) created more than that many days ago.
+    Their payloads hold customers' and orders' data, so they age out with the conversations."""
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    finished = [WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED]
+    return WebhookDelivery.objects.filter(created__lt=cutoff, status__in=finished)
 
 
 def purge(conversations: QuerySet[Conversation], *, dry_run: bool = False) -> PurgeResult:

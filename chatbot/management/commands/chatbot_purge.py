@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chatbot.conf import chatbot_settings
-from chatbot.staff.purge import find_user, purge, select
+from chatbot.staff.purge import find_user, old_deliveries, purge, select
 
 
 class Command(BaseCommand):
@@ -52,6 +52,14 @@ class Command(BaseCommand):
         line = f"{verb} {result.conversations} conversations and {result.messages} messages"
         if result.channels:
             line += f" ({result.channels} Stream channels)"
+        if days is not None and user is None and not options["guest"]:
+            # A purge by age also ages out the change webhooks sent to chatbot-node (their payloads).
+            deliveries = old_deliveries(days)
+            count = deliveries.count()
+            if count and not options["dry_run"]:
+                deliveries.delete()
+            if count:
+                line += f", and {count} finished webhook deliveries"
         self.stdout.write(self.style.SUCCESS(line + "."))
         if result.kept:
             raise CommandError(
