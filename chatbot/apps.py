@@ -1,8 +1,9 @@
 from typing import Any
 
 from django.apps import AppConfig, apps
+from django.conf import settings
 from django.core.signals import request_started, setting_changed
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_delete
 from django.utils.translation import gettext_lazy as _
 
 
@@ -38,6 +39,11 @@ class ChatbotConfig(AppConfig):
         from chatbot.sync import receivers
 
         receivers.connect()
+
+        from chatbot.staff.purge import forget_deleted_user
+
+        # A deleted user's Stream channels go too (their conversations cascade in the database).
+        pre_delete.connect(forget_deleted_user, sender=settings.AUTH_USER_MODEL, dispatch_uid="chatbot.forget_user")
 
         # Stream's assistant user is set up lazily, in the background, once the site serves requests.
         request_started.connect(_stream_bootstrap, dispatch_uid="chatbot.stream_bootstrap")

@@ -38,6 +38,23 @@ def test_staff_reply_is_posted_to_the_channel_as_the_staff_member(stream, chat, 
     assert stream.problems == []
 
 
+def test_deleting_a_user_deletes_their_stream_channel(stream, customers):
+    from django.test import Client
+
+    from tests.conftest import ChatClient
+
+    alice = ChatClient(Client(enforce_csrf_checks=True))
+    alice.client.force_login(customers["alice"])
+    bob = ChatClient(Client(enforce_csrf_checks=True))
+    bob.client.force_login(customers["bob"])
+    alice_channel = alice.post("/api/chatbot/stream-chat-token", {}).json()["channelId"]
+    bob_channel = bob.post("/api/chatbot/stream-chat-token", {}).json()["channelId"]
+    customers["alice"].delete()
+    stream.wait_for(lambda: not any(key.endswith(alice_channel) for key in stream.channels))
+    assert any(key.endswith(bob_channel) for key in stream.channels)
+    assert not Conversation.objects.filter(stream_channel_id=alice_channel).exists()
+
+
 def test_purging_the_only_conversation_deletes_the_channel(stream, chat):
     conversation = _channel_conversation(chat)
     channel_id = conversation.stream_channel_id

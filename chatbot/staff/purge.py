@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -60,6 +61,25 @@ def select(
         cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
         condition &= Q(updated__lt=cutoff)
     return Conversation.objects.filter(condition)
+
+
+def forget_deleted_user(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """``pre_delete`` of a user: their conversations go with them (the foreign key cascades), and once
+    the deletion is committed their Stream channels are deleted in the background."""
+    if stream_hook("delete_channel") is None:  # Stream is off
+        return
+    channel_ids = sorted(
+        set(
+            Conversation.objects.filter(user=instance)
+            .exclude(stream_channel_id="")
+            .values_list("stream_channel_id", flat=True)
+        )
+    )
+    if channel_ids:
+        from chatbot.tasks import enqueue
+        from chatbot.transports.stream import delete_channels
+
+        transaction.on_commit(lambda: enqueue(delete_channels, channel_ids))
 
 
 def old_deliveries(older_than_days: int, now: Any = None) -> QuerySet[WebhookDelivery]:

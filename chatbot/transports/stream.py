@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import requests
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
+from django_tasks import task
 from stream_chat import StreamChat
 from stream_chat.base.exceptions import StreamAPIException
 
@@ -343,3 +344,16 @@ def delete_channel(conversation: Conversation) -> None:
             # A message that never reached Stream (a question asked over the builtin API) is not there.
             if exc.http_status != 404:
                 raise
+
+
+@task()
+def delete_channels(channel_ids: list[str]) -> None:
+    """Background task: delete whole channels (a deleted user's); one already gone counts as done."""
+    client = get_client()
+    for channel_id in channel_ids:
+        cache.delete(_cache_key("channel", channel_id))
+        try:
+            call("delete channel", client.channel(CHANNEL_TYPE, channel_id).delete)
+        except ChatbotError as exc:
+            if getattr(exc, "http_status", 0) != 404:
+                logger.warning("Stream channel %s of a deleted user was not deleted: %s", channel_id, exc.code)
