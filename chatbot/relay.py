@@ -129,18 +129,19 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
 def _check_room(conversation: Conversation) -> int:
     """How many messages ``conversation`` holds; raises ReplyInProgress while a reply streams in it.
 
-    One query on the common path. A reply streaming for longer than the read timeout belongs to a
-    process that died: it is marked interrupted and the conversation carries on.
+    One query on the common path. A streaming reply not seen alive for longer than the read timeout
+    (plus a margin; ``chatbot.stops`` keeps live ones fresh) belongs to a process that died: it is
+    marked interrupted and the conversation carries on.
     """
     cutoff = abandoned_before()
     streaming = Q(status=Message.Status.STREAMING)
     counts = conversation.messages.aggregate(
         total=Count("id"),
         streaming=Count("id", filter=streaming),
-        live=Count("id", filter=streaming & Q(created__gte=cutoff)),
+        live=Count("id", filter=streaming & Q(updated__gte=cutoff)),
     )
     if counts["streaming"] > counts["live"]:
-        conversation.messages.filter(streaming, created__lt=cutoff).update(
+        conversation.messages.filter(streaming, updated__lt=cutoff).update(
             status=Message.Status.ERROR, error_code=INTERRUPTED
         )
     if counts["live"]:

@@ -4,20 +4,35 @@
 that process has replies streaming, looks up which of them were asked to stop and sets their events;
 a stop that lands on the streaming process itself is seen at once. One query per interval per process,
 not per reply, and no database connection held while nothing streams.
+
+The same thread keeps the replies alive in the database: every ``heartbeat_interval()`` it refreshes
+their ``updated`` time, so a reply that streams for minutes is never taken for one a dead process left
+(``chatbot.sweep.abandoned_before``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
+from django.utils import timezone
 
 from chatbot.conf import chatbot_settings
+from chatbot.sweep import abandoned_after
 
 logger = logging.getLogger(__name__)
+
+#: Polls between two heartbeats (10 s at the default interval).
+HEARTBEAT_POLLS = 40
+
+
+def heartbeat_interval() -> float:
+    """Seconds between heartbeats: well inside the time after which a silent reply counts as abandoned."""
+    return min(HEARTBEAT_POLLS * float(chatbot_settings.STOP_POLL_INTERVAL), abandoned_after() / 3)
 
 
 class StopWatcher:
@@ -53,6 +68,7 @@ class StopWatcher:
             self._thread.start()
 
     def _run(self) -> None:
+        last_beat = 0.0
         while True:
             with self._lock:
                 while not self._events:
@@ -63,6 +79,9 @@ class StopWatcher:
                 self._lock.wait(timeout=chatbot_settings.STOP_POLL_INTERVAL)
             try:
                 self.stop_here(self._requested(pks))
+                if time.monotonic() - last_beat >= heartbeat_interval():
+                    self._heartbeat(pks)
+                    last_beat = time.monotonic()
             except Exception as exc:  # a dropped connection: reconnect on the next round
                 logger.warning("Stop watcher could not read stop requests: %s", type(exc).__name__)
                 connection.close()
@@ -72,6 +91,12 @@ class StopWatcher:
         from chatbot.models import Message
 
         return list(Message.objects.filter(pk__in=pks, stop_requested=True).values_list("pk", flat=True))
+
+    @staticmethod
+    def _heartbeat(pks: list[int]) -> None:
+        from chatbot.models import Message
+
+        Message.objects.filter(pk__in=pks, status=Message.Status.STREAMING).update(updated=timezone.now())
 
 
 stop_watcher = StopWatcher()

@@ -220,9 +220,11 @@ def test_a_reply_cut_by_a_killed_worker_is_marked_failed_and_the_chat_goes_on(tm
 
     # A process starting now must not touch a reply that a live process may still be streaming...
     assert sweep_interrupted_replies() == 0
-    # ...but one older than any live reply can be is abandoned.
+    # ...but one not seen alive for longer than a live reply can be silent is abandoned.
     for message in (question, reply):
-        Message.objects.filter(pk=message.pk).update(created=message.created - _abandoned_age())
+        Message.objects.filter(pk=message.pk).update(
+            created=message.created - _abandoned_age(), updated=message.updated - _abandoned_age()
+        )
     assert sweep_interrupted_replies() == 1
     reply.refresh_from_db()
     assert (reply.status, reply.error_code) == ("error", "interrupted")
@@ -251,7 +253,8 @@ def test_every_new_server_process_sweeps_abandoned_replies_on_its_first_request(
 
     conversation = Conversation.objects.create(guest_id="abandoned")
     old = Message.objects.create(conversation=conversation, role="assistant", status="streaming", text="")
-    Message.objects.filter(pk=old.pk).update(created=old.created - _abandoned_age())
+    long_ago = old.created - _abandoned_age()
+    Message.objects.filter(pk=old.pk).update(created=long_ago, updated=long_ago)
     live = Message.objects.create(conversation=conversation, role="assistant", status="streaming", text="")
     with production_server("tests.test_reliability.EchoProvider", tmp_path) as base:
         assert requests.get(f"{base}/api/chatbot/health", timeout=WAIT).status_code in (200, 503)

@@ -186,7 +186,8 @@ def test_a_reply_left_streaming_by_a_dead_worker_is_swept_on_the_next_message(st
     stream.messages[stale_id] = {"id": stale_id, "text": "Let me", "ai_generated": True, "generating": True,
                                  "user": {"id": "shop-assistant"}, "updates": 1,
                                  "cid": f"messaging:{token['channelId']}"}
-    Message.objects.filter(pk=stale.pk).update(created=timezone.now() - timedelta(hours=1), text="Let me")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Message.objects.filter(pk=stale.pk).update(created=an_hour_ago, updated=an_hour_ago, text="Let me")
     sent = _send(chat, "Hello again")
     _finished(stream, sent["replyId"])
     stale.refresh_from_db()

@@ -211,3 +211,34 @@ def test_openapi_schema_describes_the_api(client):
     paths = response.json()["paths"]
     assert {"/api/chatbot/messages", "/api/chatbot/stop", "/api/chatbot/health"} <= set(paths)
     assert "text/event-stream" in paths["/api/chatbot/messages"]["post"]["responses"]["200"]["content"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_that_streams_for_long_is_kept_alive_and_never_swept(chat, gate, settings):
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chatbot.sweep import sweep_interrupted_replies
+
+    settings.CHATBOT = {**settings.CHATBOT, "STOP_POLL_INTERVAL": 0.01}  # heartbeats 0.4 s apart
+    response = chat.post("/api/chatbot/messages", {"text": "tell me a long story"})
+    chunks = iter(response.streaming_content)
+    next(chunks), next(chunks)  # the stored question, "Hello": the reply is streaming
+    reply = Message.objects.get(role="assistant")
+    # As if it had started an hour ago and its row had not been written since: only the streaming
+    # process's heartbeat can tell it is alive.
+    long_ago = timezone.now() - timedelta(hours=1)
+    Message.objects.filter(pk=reply.pk).update(created=long_ago, updated=long_ago)
+    deadline = time.monotonic() + 10
+    while Message.objects.get(pk=reply.pk).updated < timezone.now() - timedelta(minutes=1):
+        assert time.monotonic() < deadline, "no heartbeat from the streaming process"
+        time.sleep(0.02)
+    assert sweep_interrupted_replies() == 0
+    second = chat.post("/api/chatbot/messages", {"text": "hello?"})
+    assert second.status_code == 409, "the live reply was taken for abandoned"
+    gate.release.set()
+    events = parse_sse(b"".join(chunks))
+    assert events[-1][1]["status"] == "done"
+    assert "word199" in events[-1][1]["text"]

@@ -217,7 +217,7 @@ def sweep_stale_replies() -> int:
     settle_unsettled_replies()
     cutoff = abandoned_before()
     stale = list(
-        Message.objects.filter(status=Message.Status.STREAMING, role=Message.Role.ASSISTANT, created__lt=cutoff)
+        Message.objects.filter(status=Message.Status.STREAMING, role=Message.Role.ASSISTANT, updated__lt=cutoff)
         .exclude(conversation__stream_channel_id="")
         .select_related("conversation")[:20]
     )
