@@ -1,0 +1,72 @@
+"""axe-core (the engine behind Lighthouse's accessibility audit) on the widget in each of its states.
+
+Only the widget is scanned (its host element and its shadow tree); the storefront around it is Oscar's.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from tests.browser.widget import HOST_JS, Chat
+
+pytestmark = pytest.mark.browser
+
+WIDGET = "#shop-chatbot"
+
+
+def violations(page: Page) -> list[str]:
+    """Each axe violation in the widget as "rule: target (summary)", for a readable failure."""
+    results = Axe().run(page, context=WIDGET, options={"resultTypes": ["violations", "passes"]}).response
+    # A scan that never reached the shadow tree would pass whatever it holds: make sure it did.
+    inside = [node for rule in results["passes"] for node in rule["nodes"] if isinstance(node["target"][0], list)]
+    assert len(inside) >= 5, "axe did not look inside the widget's shadow root"
+    found = []
+    for violation in results["violations"]:
+        for node in violation["nodes"]:
+            found.append(f"{violation['id']}: {node['target']} ({node.get('failureSummary', '')[:160]})")
+    return found
+
+
+def test_the_closed_launcher_passes_axe(pages):
+    page = pages.open("/")
+    assert violations(page) == []
+
+
+def test_the_open_chat_with_an_answer_passes_axe(pages):
+    page = pages.open("/")
+    chat = Chat(page).open()
+    assert violations(page) == []
+    chat.ask("do you have hiking boots?")
+    chat.wait_until_idle()
+    assert violations(page) == []
+
+
+def test_the_dark_theme_passes_axe_including_contrast(pages):
+    page = pages.open("/", color_scheme="dark")
+    chat = Chat(page).open()
+    chat.ask("do you have hiking boots?")
+    chat.wait_until_idle()
+    assert violations(page) == []
+
+
+def test_the_phone_layout_passes_axe(pages):
+    page = pages.open("/", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    chat = Chat(page).open()
+    chat.ask("do you have hiking boots?")
+    chat.wait_until_idle()
+    assert violations(page) == []
+
+
+def test_the_scan_catches_a_broken_widget(pages):
+    """The check itself: a launcher stripped of its name in the page is reported."""
+    page = pages.open("/")
+    page.evaluate(
+        f"""() => {{
+            const launcher = {HOST_JS}.shadowRoot.querySelector('.launcher');
+            launcher.removeAttribute('aria-label');
+            launcher.textContent = '';
+        }}"""
+    )
+    assert any(found.startswith("button-name:") for found in violations(page))
