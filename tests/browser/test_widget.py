@@ -169,12 +169,21 @@ def test_phone_viewport_fills_the_screen(pages):
     expect(chat.dialog).to_be_visible()
     assert chat.dialog.bounding_box() == {"x": 0, "y": 0, "width": 390, "height": 844}
     expect(chat.launcher).to_be_hidden()
+    page_overflow = "() => getComputedStyle(document.documentElement).overflow"
+    assert page.evaluate(page_overflow) == "hidden", "the page behind the chat must not scroll"
     chat.ask(BOOTS)
     chat.wait_until_idle()
     screenshot(page, "widget-phone")
     chat.dialog.get_by_role("button", name="Close chat").tap()
     expect(chat.dialog).to_be_hidden()
     expect(chat.launcher).to_be_visible()
+    assert page.evaluate(page_overflow) == "visible", "the page scrolls again once the chat is closed"
+
+
+def test_a_desktop_window_leaves_the_page_scrolling(pages):
+    page = pages.open("/")
+    Chat(page).open()
+    assert page.evaluate("() => getComputedStyle(document.documentElement).overflow") == "visible"
 
 
 def test_keyboard_only(pages):

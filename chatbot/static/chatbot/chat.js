@@ -812,11 +812,27 @@
       return !win.hidden;
     }
 
+    /* Full screen on a phone: the page behind must not scroll under the visitor's finger. */
+    var FULL_SCREEN = "(max-width: 600px), (max-height: 500px)";
+    var pageOverflow = null;
+
+    function lockPage(lock) {
+      var html = document.documentElement;
+      if (lock && pageOverflow === null && window.matchMedia && window.matchMedia(FULL_SCREEN).matches) {
+        pageOverflow = html.style.overflow;
+        html.style.overflow = "hidden";
+      } else if (!lock && pageOverflow !== null) {
+        html.style.overflow = pageOverflow;
+        pageOverflow = null;
+      }
+    }
+
     function open() {
       if (isOpen()) return;
       win.hidden = false;
       launcher.setAttribute("aria-expanded", "true");
       root.querySelector(".scb").classList.add("open");
+      lockPage(true);
       unread = 0;
       api.setUnread(0);
       if (lastId) api.remember("seen", lastId);
@@ -831,6 +847,7 @@
       win.hidden = true;
       launcher.setAttribute("aria-expanded", "false");
       root.querySelector(".scb").classList.remove("open");
+      lockPage(false);
       launcher.focus();
     }
 
