@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_CHAT_TIMEOUT": 6.0,
     # Seconds between partial updates of a streaming reply (Stream allows ~1000 updates/min per app).
     "STREAM_CHAT_UPDATE_INTERVAL": 0.5,
+    # Stream's "Update Message" limit per minute for the whole app, shared by every reply (0: no budget).
+    "STREAM_CHAT_UPDATE_LIMIT": 1000,
     # Upstream HTTP
     "CONNECT_TIMEOUT": 5.0,
     "READ_TIMEOUT": 60.0,

@@ -55,6 +55,9 @@ MEANINGS: dict[str, str] = {
     "STREAM_CHAT_TIMEOUT": "Seconds before a Stream API call times out.",
     "STREAM_CHAT_UPDATE_INTERVAL": "Seconds between partial updates of a streaming reply in Stream "
     "(Stream allows about 1000 updates a minute per app).",
+    "STREAM_CHAT_UPDATE_LIMIT": "Stream's \"Update Message\" limit per minute for your app. Partial updates, "
+    "counted across every reply and process in Django's cache, stop at 80 % of it so final updates "
+    "always fit; 0 turns the budget off.",
     "CONNECT_TIMEOUT": "Seconds to connect to a provider.",
     "READ_TIMEOUT": "Seconds a provider may stay silent while answering.",
     "MAX_MESSAGE_LENGTH": "Longest visitor message in characters; longer ones get 413.",

@@ -115,6 +115,24 @@ def test_rate_limited_partial_updates_back_off_and_the_final_text_is_complete(st
     assert Message.objects.get(public_id=reply_id).status == "done"
 
 
+def test_partial_updates_share_the_app_s_limit_and_final_updates_always_go(stream, make_chat, settings):
+    # A limit of 3 a minute leaves 2 partial updates (80 %) for every reply of the app together.
+    settings.CHATBOT = {**settings.CHATBOT, "STREAM_CHAT_UPDATE_LIMIT": 3}
+    first_minute = int(time.time() // 60)
+    replies = []
+    for _ in range(2):
+        sent = _send(make_chat())
+        _finished(stream, sent["replyId"])
+        replies.append(sent["replyId"])
+    minutes = int(time.time() // 60) - first_minute + 1  # the budget is per minute
+    updates = [u for reply_id in replies for u in _updates(stream, reply_id)]
+    partial = [u for u in updates if u["generating"]]
+    assert 0 < len(partial) <= 2 * minutes
+    for reply_id in replies:  # each reply still ends whole
+        assert _updates(stream, reply_id)[-1] == {"text": SCRIPT.text, "generating": False}
+        assert stream.messages[reply_id]["text"] == SCRIPT.text
+
+
 def test_final_update_is_retried_after_a_server_error(stream, chat, settings):
     settings.CHATBOT = {**settings.CHATBOT, "STREAM_CHAT_UPDATE_INTERVAL": 3600}
     stream.fail("update message partial", 503)

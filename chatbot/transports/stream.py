@@ -265,6 +265,27 @@ def ensure_channel(conversation: Conversation, visitor: Visitor) -> str:
     return channel_id
 
 
+#: Share of STREAM_CHAT_UPDATE_LIMIT partial updates may use; the rest is kept for final updates.
+_PARTIAL_SHARE = 0.8
+
+
+def take_update(*, partial: bool) -> bool:
+    """Count one message update against the app's limit for this minute, in Django's cache (shared by
+    every process with a shared cache). A partial update is refused once its share is used up; a final
+    update is only counted: it carries the whole text and always goes."""
+    limit = int(chatbot_settings.STREAM_CHAT_UPDATE_LIMIT or 0)
+    if limit <= 0:
+        return True
+    key = _cache_key("updates", str(int(time.time() // 60)))
+    cache.add(key, 0, 120)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # the key was evicted between the two calls
+        cache.add(key, 1, 120)
+        used = 1
+    return not partial or used <= limit * _PARTIAL_SHARE
+
+
 def remember_channel(channel_id: str) -> None:
     cache.set(_cache_key("channel", channel_id), True, _USER_CACHE_SECONDS)
 

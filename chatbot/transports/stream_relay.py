@@ -33,6 +33,7 @@ from chatbot.transports.stream import (
     channel_for,
     get_client,
     message_id_for,
+    take_update,
     visitor_for,
 )
 
@@ -76,6 +77,8 @@ class ReplyWriter:
                 raise
 
     def update(self, text: str, *, generating: bool) -> None:
+        if not generating:
+            take_update(partial=False)
         updates = {"set": {"text": text, "generating": generating}}
         call("update message", self.client.update_message_partial, self.id, updates, self.bot, skip_enrich_url=True)
 
@@ -148,7 +151,7 @@ def write_reply(reply: Message, ui_language: str = "en") -> dict[str, Any]:
                     writer.indicator(GENERATING)
                 except ChatbotError:
                     quiet_until = now + _PARTIAL_BACKOFF
-            if now - last_write >= interval and now >= quiet_until:
+            if now - last_write >= interval and now >= quiet_until and take_update(partial=True):
                 try:
                     writer.update(text, generating=True)
                     writer.partial_updates += 1
