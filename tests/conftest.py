@@ -68,6 +68,16 @@ def chat(client) -> ChatClient:
 
 
 @pytest.fixture
+def recording(settings):
+    """The recording provider (``tests.staff_providers``): every request it gets is kept, reset here."""
+    from tests.staff_providers import RECORDER
+
+    RECORDER.reset()
+    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.staff_providers.RecordingProvider"}
+    return RECORDER
+
+
+@pytest.fixture
 def make_chat():
     def make() -> ChatClient:
         return ChatClient(Client(enforce_csrf_checks=True))

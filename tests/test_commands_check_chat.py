@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from chatbot.models import Conversation
 from tests.fakes.chatbot_node import FakeChatbotNode
-from tests.fakes.openai import MODEL, FakeOpenAI, text_answer
+from tests.fakes.openai import FakeOpenAI, openai_settings, text_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -46,14 +46,7 @@ def llm():
 
 @pytest.fixture
 def use_openai(llm, settings):
-    settings.CHATBOT = {
-        **settings.CHATBOT,
-        "PROVIDER": "openai",
-        "OPENAI_BASE_URL": llm.url + "/v1",
-        "OPENAI_API_KEY": "sk-test-secret-key",
-        "OPENAI_MODEL": MODEL,
-        "READ_TIMEOUT": 5,
-    }
+    settings.CHATBOT = openai_settings(llm, READ_TIMEOUT=5)
     return llm
 
 

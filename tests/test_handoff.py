@@ -17,19 +17,16 @@ from chatbot.handoff import OFFER_CHIP, asks_for_human, describe_time, handoff_n
 from chatbot.models import Conversation, Message
 from chatbot.signals import handoff_requested
 from tests.conftest import reply_text
-from tests.staff_providers import RECORDER
 
-PROVIDER = "tests.staff_providers.RecordingProvider"
 LONDON_WEEKDAYS = {"timezone": "Europe/London", "days": {d: ["09:00", "17:30"] for d in DAY_NAMES[:5]}}
 pytestmark = pytest.mark.django_db
 ALWAYS_OPEN = {"timezone": "UTC", "days": {d: ["00:00", "24:00"] for d in DAY_NAMES}}
 
 
 @pytest.fixture(autouse=True)
-def recording(settings):
-    RECORDER.reset()
-    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": PROVIDER, "STAFF_EMAILS": ["help@shop.example"]}
-    return RECORDER
+def recording(recording, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "STAFF_EMAILS": ["help@shop.example"]}
+    return recording
 
 
 @pytest.fixture

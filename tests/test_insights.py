@@ -11,16 +11,8 @@ from django.utils import timezone
 
 from chatbot.models import Conversation, Message
 from chatbot.staff.insights import compute
-from tests.staff_providers import RECORDER
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def recording(settings):
-    RECORDER.reset()
-    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.staff_providers.RecordingProvider"}
-    return RECORDER
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording")]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pytest
 
 from chatbot.masking import mask_secrets
 from chatbot.models import Message
-from tests.staff_providers import RECORDER
 
 
 @pytest.mark.parametrize(
@@ -85,13 +84,11 @@ def test_text_without_secrets_is_unchanged():
         assert mask_secrets(text) == text
 
 
-def test_neither_the_database_nor_the_provider_sees_the_secret(db, chat, settings):
-    RECORDER.reset()
-    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.staff_providers.RecordingProvider"}
+def test_neither_the_database_nor_the_provider_sees_the_secret(db, chat, recording):
     chat.ask("pay with 4111 1111 1111 1111, iban GB82 WEST 1234 5698 7654 32")
     chat.ask("did it work?")
     stored = Message.objects.get(role="user", text__startswith="pay").text
     assert stored == "pay with [card ending 1111], iban [IBAN ending 5432]"
-    first, second = RECORDER.calls
+    first, second = recording.calls
     assert first.text == stored
     assert all("4111 1111" not in text and "WEST 1234" not in text for _role, text in second.history)

@@ -23,7 +23,7 @@ from chatbot.providers.base import Delta
 from chatbot.providers.openai import OpenAIProvider
 from chatbot.providers.shop_tools import ShopTools
 from tests.fakes.chat import chat_request, collect, collect_until_error
-from tests.fakes.openai import MODEL, FakeOpenAI, chunk, text_answer, tool_answer
+from tests.fakes.openai import MODEL, FakeOpenAI, chunk, openai_settings, text_answer, tool_answer
 from tests.fakes.shop import FakeShop
 
 pytestmark = pytest.mark.django_db
@@ -37,16 +37,7 @@ def llm():
 
 @pytest.fixture
 def provider(llm, settings):
-    settings.CHATBOT = {
-        **settings.CHATBOT,
-        "PROVIDER": "openai",
-        "OPENAI_BASE_URL": llm.url + "/v1",
-        "OPENAI_API_KEY": "sk-test-key",
-        "OPENAI_MODEL": MODEL,
-        "OPENAI_MAX_TOOL_ROUNDS": 3,
-        "SHOP_NAME": "",
-        "READ_TIMEOUT": 5,
-    }
+    settings.CHATBOT = openai_settings(llm, OPENAI_MAX_TOOL_ROUNDS=3, SHOP_NAME="", READ_TIMEOUT=5)
     provider = get_provider()
     assert isinstance(provider, OpenAIProvider)
     return provider
@@ -78,10 +69,7 @@ def test_streams_text_with_system_prompt_and_history(llm, provider):
 
 def test_no_authorization_header_without_a_key(settings):
     with FakeOpenAI(api_key=None) as llm:
-        settings.CHATBOT = {
-            **settings.CHATBOT, "PROVIDER": "openai", "OPENAI_BASE_URL": llm.url + "/v1",
-            "OPENAI_API_KEY": "", "OPENAI_MODEL": MODEL, "READ_TIMEOUT": 5,
-        }
+        settings.CHATBOT = openai_settings(llm, READ_TIMEOUT=5)
         assert collect(get_provider(), chat_request("Hi")).text == "Hello there"
         assert llm.problems == []
 

@@ -31,7 +31,7 @@ from chatbot.models import Message
 from chatbot.providers.base import ChatRequest, Delta, Done, Provider, ProviderEvent
 from chatbot.sweep import sweep_interrupted_replies
 from tests.conftest import parse_sse, reply_text
-from tests.fakes.openai import FakeOpenAI, chunk, text_answer
+from tests.fakes.openai import FakeOpenAI, chunk, openai_settings, text_answer
 from tests.fakes.stream_server import stream_fixture  # noqa: F401 - the "stream" fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,14 +289,7 @@ def test_a_failing_provider_gives_every_visitor_a_clear_error_and_keeps_every_me
             fake.status = value
         else:
             fake.script = [value]
-        settings.CHATBOT = {
-            **settings.CHATBOT,
-            "PROVIDER": "openai",
-            "OPENAI_BASE_URL": f"{fake.url}/v1",
-            "OPENAI_MODEL": "test-model",
-            "OPENAI_MAX_TOOL_ROUNDS": 0,
-            "READ_TIMEOUT": 0.5,
-        }
+        settings.CHATBOT = openai_settings(fake, OPENAI_MAX_TOOL_ROUNDS=0, READ_TIMEOUT=0.5)
         visitors = [make_chat() for _ in range(5)]
         for index, visitor in enumerate(visitors):
             events = visitor.ask(f"question {index}")
@@ -319,13 +312,7 @@ def test_a_provider_failing_under_concurrent_load_answers_everyone(settings, liv
     steps = [text_answer("Fine", " thanks"), [chunk({"content": "Half"}), "cut"]]
     with FakeOpenAI() as fake:
         fake.script = [steps[i % 2] for i in range(10)] + [steps[0]]
-        settings.CHATBOT = {
-            **settings.CHATBOT,
-            "PROVIDER": "openai",
-            "OPENAI_BASE_URL": f"{fake.url}/v1",
-            "OPENAI_MODEL": "test-model",
-            "OPENAI_MAX_TOOL_ROUNDS": 0,
-        }
+        settings.CHATBOT = openai_settings(fake, OPENAI_MAX_TOOL_ROUNDS=0)
         outcomes: list[tuple[str, dict]] = []
         lock = threading.Lock()
 

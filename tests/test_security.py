@@ -15,7 +15,7 @@ from django.test import Client
 from chatbot.identity import SESSION_KEY
 from chatbot.models import Conversation, Message
 from tests.conftest import ChatClient, parse_sse, reply_text
-from tests.fakes.openai import MODEL, FakeOpenAI, text_answer, tool_answer
+from tests.fakes.openai import MODEL, FakeOpenAI, openai_settings, text_answer, tool_answer
 from tests.fakes.stream_server import API_SECRET, stream_fixture  # noqa: F401 - the "stream" fixture
 
 pytestmark = pytest.mark.django_db
@@ -280,14 +280,7 @@ def test_local_assistant_gives_a_guest_nothing_without_the_orders_own_email(chat
 @pytest.fixture
 def llm(settings):
     with FakeOpenAI(api_key="sk-test-key") as fake:
-        settings.CHATBOT = {
-            **settings.CHATBOT,
-            "PROVIDER": "openai",
-            "OPENAI_BASE_URL": fake.url + "/v1",
-            "OPENAI_API_KEY": "sk-test-key",
-            "OPENAI_MODEL": MODEL,
-            "OPENAI_MAX_TOOL_ROUNDS": 3,
-        }
+        settings.CHATBOT = openai_settings(fake, OPENAI_MAX_TOOL_ROUNDS=3)
         yield fake
         assert fake.problems == []
 

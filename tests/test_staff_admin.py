@@ -7,16 +7,8 @@ import pytest
 from django.test import Client
 
 from chatbot.models import Conversation, Message, SyncState, WebhookDelivery
-from tests.staff_providers import RECORDER
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def recording(settings):
-    RECORDER.reset()
-    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.staff_providers.RecordingProvider"}
-    return RECORDER
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording")]
 
 
 @pytest.fixture

@@ -127,3 +127,17 @@ class FakeOpenAI(FakeServer):
         except OSError:
             self.client_gone.set()
         handler.close_connection = True
+
+
+def openai_settings(fake: FakeOpenAI, **extra: Any) -> dict[str, Any]:
+    """``settings.CHATBOT`` with the ``openai`` provider pointed at ``fake``, with its key, plus ``extra``."""
+    from django.conf import settings
+
+    return {
+        **settings.CHATBOT,
+        "PROVIDER": "openai",
+        "OPENAI_BASE_URL": f"{fake.url}/v1",
+        "OPENAI_API_KEY": fake.api_key or "",
+        "OPENAI_MODEL": MODEL,
+        **extra,
+    }
