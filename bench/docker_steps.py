@@ -24,8 +24,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +34,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench.servers import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -266,12 +266,6 @@ def build_image(root: Path, *, verbose: bool = False) -> Image:
     return Emulation(root, verbose=verbose).build()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def health_status(url: str) -> int | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a local URL
@@ -294,16 +288,6 @@ def start(image: Image, env: dict[str, str], log_path: Path | None = None) -> su
     )
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def time_to_healthy(image: Image, env: dict[str, str], deadline: float = 60.0, log_path: Path | None = None) -> float:
     """Seconds from starting the CMD to the first 200 from /api/chatbot/health."""
     url = f"http://127.0.0.1:{env['PORT']}/api/chatbot/health"
@@ -321,7 +305,7 @@ def time_to_healthy(image: Image, env: dict[str, str], deadline: float = 60.0, l
             time.sleep(0.02)
         raise RuntimeError(f"not healthy within {deadline}s")
     finally:
-        stop(process)
+        stop_group(process)
 
 
 def du(path: Path) -> int:

@@ -96,6 +96,19 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop a process started with ``start_new_session`` and everything in its group (gunicorn's workers):
+    SIGTERM, then SIGKILL after 30 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextlib.contextmanager
 def process(args: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[None]:
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
@@ -104,13 +117,7 @@ def process(args: list[str], port: int, env: dict[str, str] | None = None, log: 
         wait_for_port(port, proc)
         yield
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
         if log:
             out.close()
 

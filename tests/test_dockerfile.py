@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench.docker_steps import DOCKERFILE, DockerIgnore, Emulation, Image, free_port, migrate, parse, start, stop
+from bench.docker_steps import DOCKERFILE, DockerIgnore, Emulation, Image, migrate, parse, start
+from bench.servers import free_port, stop_group
 from tests.test_packaging import wait_healthy
 
 pytestmark = pytest.mark.packaging
@@ -159,4 +160,4 @@ def test_the_cmd_becomes_healthy_and_serves_the_storefront_with_the_widget(image
         assert asset.status_code == 200
         assert asset.headers.get("Content-Encoding") == "gzip"
     finally:
-        stop(process)
+        stop_group(process)
