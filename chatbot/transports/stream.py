@@ -218,6 +218,10 @@ def _user_cache_key(user_id: str) -> str:
     return _cache_key("user", user_id)
 
 
+def _channel_cache_key(channel_id: str) -> str:
+    return _cache_key("channel", channel_id)
+
+
 def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -287,7 +291,7 @@ def take_update(*, partial: bool) -> bool:
 
 
 def remember_channel(channel_id: str) -> None:
-    cache.set(_cache_key("channel", channel_id), True, _USER_CACHE_SECONDS)
+    cache.set(_channel_cache_key(channel_id), True, _USER_CACHE_SECONDS)
 
 
 def known_channel(visitor: Visitor) -> str | None:
@@ -298,7 +302,7 @@ def known_channel(visitor: Visitor) -> str | None:
     """
     channel_id = visitor_channel_id(visitor)
     user = visitor_user(visitor)
-    channel_key, user_key = _cache_key("channel", channel_id), _user_cache_key(user["id"])
+    channel_key, user_key = _channel_cache_key(channel_id), _user_cache_key(user["id"])
     found = cache.get_many([channel_key, user_key])
     if found.get(channel_key) and found.get(user_key) == _digest(user):
         return channel_id
@@ -354,7 +358,7 @@ def delete_channel(conversation: Conversation) -> None:
         .exists()
     )
     if not shared:
-        cache.delete(_cache_key("channel", conversation.stream_channel_id))
+        cache.delete(_channel_cache_key(conversation.stream_channel_id))
         call("delete channel", channel_for(conversation).delete)
         return
     client = get_client()
@@ -372,7 +376,7 @@ def delete_channels(channel_ids: list[str]) -> None:
     """Background task: delete whole channels (a deleted user's); one already gone counts as done."""
     client = get_client()
     for channel_id in channel_ids:
-        cache.delete(_cache_key("channel", channel_id))
+        cache.delete(_channel_cache_key(channel_id))
         try:
             call("delete channel", client.channel(CHANNEL_TYPE, channel_id).delete)
         except ChatbotError as exc:

@@ -233,9 +233,7 @@ def sweep_stale_replies() -> int:
         swept += 1
         text = _("The answer was interrupted. Please ask again.")
         try:
-            writer = ReplyWriter(message)
-            writer.update(message.text or text, generating=False)
-            writer.indicator(ERROR, text)
+            _settle(ReplyWriter(message), message.text or text, text, attempts=1)
         except ChatbotError as exc:
             # The message may never have reached Stream; the row is what matters.
             logger.info("Could not mark interrupted reply %s in Stream: %s", message.public_id, exc.code)
