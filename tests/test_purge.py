@@ -1,5 +1,5 @@
-"""chatbot_purge: removes exactly the conversations asked for, with their messages; deleting a user
-deletes their chats."""
+"""chatbot_purge: removes exactly the conversations asked for, with their messages, and the change
+webhooks that carry a purged user's data; deleting a user deletes their chats and those webhooks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from chatbot.models import Conversation, Message
+from chatbot.models import Conversation, Message, WebhookDelivery
+from chatbot.shop import get_shop
+from chatbot.sync import webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +76,6 @@ def test_expired_applies_the_retention_period(chats, settings):
 
 
 def test_a_purge_by_age_also_removes_old_finished_webhook_deliveries(chats):
-    from chatbot.models import WebhookDelivery
-
     def delivery(status: str, days_old: int) -> WebhookDelivery:
         row = WebhookDelivery.objects.create(event="customer.created", payload={"email": "a@x.example"}, status=status)
         WebhookDelivery.objects.filter(pk=row.pk).update(created=timezone.now() - timedelta(days=days_old))
@@ -129,3 +129,60 @@ def test_purge_keeps_what_stream_could_not_delete(chats, settings):
         purge("--guest", "g-123")
     # The visitor's words are still in Stream, so the conversation stays for the next try.
     assert remaining(chats) == {"alice", "alice_old", "bob", "guest", "other_guest"}
+
+
+@pytest.fixture
+def deliveries(customers, settings):
+    """Change webhooks as the shop records them: Alice's and Bob's accounts and orders, a guest checkout
+    with Alice's email, another guest's order and a product."""
+    from tests.conftest import _order
+
+    alice, bob, orders = customers["alice"], customers["bob"], customers["orders"]
+    alice_as_guest = _order("200004", guest_email="ALICE@example.com")
+    settings.CHATBOT = {**settings.CHATBOT, "NODE_URL": "http://127.0.0.1:9", "WEBHOOK_SECRET": "secret"}
+    shop = get_shop()
+
+    def recorded(event: str, data: dict, status: str = "delivered", days_old: int = 0) -> WebhookDelivery:
+        delivery = webhooks.record_event(event, data)
+        created = timezone.now() - timedelta(days=days_old)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=status, created=created)
+        return delivery
+
+    return {
+        "alice": recorded("customer.created", shop.customer_record(alice), days_old=60),
+        "alice_order": recorded("order.created", shop.order_record(orders["alice"]), status="failed"),
+        "alice_order_pending": recorded("order.updated", shop.order_record(orders["alice"]), status="pending"),
+        "alice_as_guest": recorded("order.updated", shop.order_record(alice_as_guest), status="retrying"),
+        "bob": recorded("customer.created", shop.customer_record(bob)),
+        # An order's own id may equal Alice's user id: only customer_id names the customer.
+        "bob_order": recorded("order.created", {**shop.order_record(orders["bob"]), "id": str(alice.pk)}),
+        "guest_order": recorded("order.created", shop.order_record(orders["guest"])),
+        "product": recorded("product.deleted", {"id": str(alice.pk), "upc": ""}),
+    }
+
+
+def deliveries_left(deliveries: dict) -> set[str]:
+    ids = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    return {name for name, delivery in deliveries.items() if delivery.pk in ids}
+
+
+ALICES_DELIVERIES = {"alice", "alice_order", "alice_order_pending", "alice_as_guest"}
+
+
+def test_purging_a_user_deletes_the_webhooks_that_carry_their_data(chats, customers, deliveries):
+    alice = str(customers["alice"].pk)
+    out = purge("--user", alice, "--dry-run")
+    assert "Would delete 2 conversations and 5 messages, and 4 webhook deliveries with the user's data" in out
+    assert deliveries_left(deliveries) == set(deliveries)
+    # Criteria combine: only her webhooks older than 30 days.
+    assert ", and 1 webhook deliveries" in purge("--user", alice, "--older-than", "30")
+    assert deliveries_left(deliveries) == set(deliveries) - {"alice"}
+    # Whatever their status: what has not been sent yet is not sent at all.
+    assert ", and 3 webhook deliveries" in purge("--user", "alice@example.com")
+    assert deliveries_left(deliveries) == set(deliveries) - ALICES_DELIVERIES
+    assert ", and 0 webhook deliveries" in purge("--user", alice)
+
+
+def test_deleting_a_user_deletes_the_webhooks_that_carry_their_data(customers, deliveries):
+    customers["alice"].delete()
+    assert deliveries_left(deliveries) == set(deliveries) - ALICES_DELIVERIES

@@ -1,7 +1,9 @@
 """Deleting conversations for privacy: one visitor's, or everything older than a number of days.
 
 Messages go with their conversation (CASCADE). When Stream is on, each conversation's channel is
-deleted through ``chatbot.transports.stream.delete_channel`` if the transport offers it.
+deleted through ``chatbot.transports.stream.delete_channel`` if the transport offers it. The change
+webhooks whose payloads carry a customer's data go with that customer (:func:`user_deliveries`), or
+with age once they are finished (:func:`old_deliveries`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from chatbot.models import Conversation, Message, WebhookDelivery
 from chatbot.staff.hooks import stream_hook
 
 logger = logging.getLogger(__name__)
+
+#: Change webhooks whose ``data`` is an order: ``customer_id`` and ``email`` name its customer.
+ORDER_EVENTS = ("order.created", "order.updated")
 
 
 @dataclass
@@ -65,7 +70,9 @@ def select(
 
 def forget_deleted_user(sender: Any, instance: Any, **kwargs: Any) -> None:
     """``pre_delete`` of a user: their conversations go with them (the foreign key cascades), and once
-    the deletion is committed their Stream channels are deleted in the background."""
+    the deletion is committed their Stream channels are deleted in the background. The change webhooks
+    that carry their data are deleted with them, in the same transaction."""
+    user_deliveries(instance).delete()
     if stream_hook("delete_channel") is None:  # Stream is off
         return
     channel_ids = sorted(
@@ -88,6 +95,34 @@ def old_deliveries(older_than_days: int, now: Any = None) -> QuerySet[WebhookDel
     cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
     finished = [WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED]
     return WebhookDelivery.objects.filter(created__lt=cutoff, status__in=finished)
+
+
+def user_deliveries(user: Any, *, older_than_days: int | None = None, now: Any = None) -> QuerySet[WebhookDelivery]:
+    """Change webhooks that carry this user's data, whatever their status: their ``customer.created``
+    event (``data.id`` is the user's id), and the order events of their orders (``data.customer_id``)
+    or of orders placed with their email address (``data.email``, any case; a guest checkout).
+
+    Pending and retrying deliveries go too: the customer asked to be forgotten, so what has not reached
+    chatbot-node yet is not sent at all, and a delivery sent later would keep their data here as well.
+    """
+    user_id = str(user.pk)
+    about_user = Q(event="customer.created", payload__data__id=user_id) | Q(
+        event__in=ORDER_EVENTS, payload__data__customer_id=user_id
+    )
+    email = getattr(user, "email", "") or ""
+    if email:
+        about_user |= Q(event__in=("customer.created", *ORDER_EVENTS), payload__data__email__iexact=email)
+    deliveries = WebhookDelivery.objects.filter(about_user)
+    if older_than_days is not None:
+        deliveries = deliveries.filter(created__lt=(now or timezone.now()) - timedelta(days=older_than_days))
+    return deliveries
+
+
+def delete_deliveries(deliveries: QuerySet[WebhookDelivery], *, dry_run: bool = False) -> int:
+    """Delete the deliveries (count them on a dry run); how many."""
+    if dry_run:
+        return deliveries.count()
+    return deliveries.delete()[0]
 
 
 def purge(conversations: QuerySet[Conversation], *, dry_run: bool = False) -> PurgeResult:

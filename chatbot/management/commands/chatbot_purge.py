@@ -1,4 +1,5 @@
-"""``manage.py chatbot_purge``: delete a visitor's conversations, or old ones."""
+"""``manage.py chatbot_purge``: delete a visitor's conversations, or old ones, and the change webhooks
+that carry the same data."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chatbot.conf import chatbot_settings
-from chatbot.staff.purge import find_user, old_deliveries, purge, select
+from chatbot.staff.purge import delete_deliveries, find_user, old_deliveries, purge, select, user_deliveries
 
 
 class Command(BaseCommand):
     help = (
-        "Delete conversations and their messages (and Stream channels when Stream is on). Criteria "
-        "combine: --user 42 --older-than 30 deletes that user's conversations idle for 30 days."
+        "Delete conversations and their messages (and Stream channels when Stream is on). --user also "
+        "deletes the change webhooks that carry that user's data (their customer and order events); a "
+        "purge by age alone deletes finished change webhooks of that age. Criteria combine: --user 42 "
+        "--older-than 30 deletes that user's conversations idle for 30 days and webhooks older than that."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,12 +55,12 @@ class Command(BaseCommand):
         line = f"{verb} {result.conversations} conversations and {result.messages} messages"
         if result.channels:
             line += f" ({result.channels} Stream channels)"
-        if days is not None and user is None and not options["guest"]:
+        if user is not None and not options["guest"]:
+            count = delete_deliveries(user_deliveries(user, older_than_days=days), dry_run=result.dry_run)
+            line += f", and {count} webhook deliveries with the user's data"
+        elif days is not None and user is None and not options["guest"]:
             # A purge by age also ages out the change webhooks sent to chatbot-node (their payloads).
-            deliveries = old_deliveries(days)
-            count = deliveries.count()
-            if count and not options["dry_run"]:
-                deliveries.delete()
+            count = delete_deliveries(old_deliveries(days), dry_run=result.dry_run)
             if count:
                 line += f", and {count} finished webhook deliveries"
         self.stdout.write(self.style.SUCCESS(line + "."))
