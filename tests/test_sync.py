@@ -284,6 +284,25 @@ def test_delivery_fails_for_good_after_the_last_retry(db, configured):
     assert delivery.status == "failed" and delivery.attempts == 3 and delivery.next_attempt_at is None
 
 
+@pytest.mark.parametrize("answer", ["accepted", "refused"])
+def test_a_delivery_deleted_while_it_is_sent_stays_deleted(transactional_db, configured, answer):
+    # A purge of the customer it is about can delete a delivery while chatbot-node is answering it.
+    delivery = webhooks.record_event("order.updated", {"id": "1", "customer_id": "7"})
+    task_backends["default"].results.clear()  # its first attempt, queued on commit: run below instead
+    configured.webhook_failures = 1 if answer == "refused" else 0
+
+    def purge(body):
+        from django.db import connection
+
+        WebhookDelivery.objects.filter(public_id=body["id"]).delete()
+        connection.close()  # the fake server's own thread
+
+    configured.on_webhook = purge
+    assert webhooks.deliver_webhook.call(delivery.pk) == ("retrying" if answer == "refused" else "delivered")
+    assert not WebhookDelivery.objects.exists(), "recording the outcome must not insert the row again"
+    assert task_backends["default"].results == [], "no retry of a deleted delivery"
+
+
 def test_signature_is_hex_hmac_sha256_of_the_exact_body():
     body = b'{"event":"product.updated","data":{"id":"1"}}'
     signature = webhooks.sign(body, "s3cret")

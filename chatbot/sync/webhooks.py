@@ -107,15 +107,28 @@ def attempt(delivery: WebhookDelivery) -> bool:
         else:
             delivery.status = WebhookDelivery.Status.FAILED
             delivery.next_attempt_at = None
-        delivery.save()
         logger.warning("Webhook %s (%s) attempt %d failed: %s", delivery.pk, delivery.event, delivery.attempts, exc)
+        _record(delivery)
         return False
     delivery.status = WebhookDelivery.Status.DELIVERED
     delivery.delivered_at = timezone.now()
     delivery.next_attempt_at = None
     delivery.last_error = ""
-    delivery.save()
+    _record(delivery)
     return True
+
+
+_OUTCOME_FIELDS = ("attempts", "response_status", "last_error", "status", "next_attempt_at", "delivered_at")
+
+
+def _record(delivery: WebhookDelivery) -> None:
+    """Store an attempt's outcome. A delivery deleted while it was being sent (``chatbot_purge`` of the
+    customer it is about) stays deleted: ``save()`` would insert it again, payload and all. It is then
+    marked gone in memory (no primary key), and no retry is scheduled."""
+    fields = {name: getattr(delivery, name) for name in _OUTCOME_FIELDS}
+    if not WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields, updated=timezone.now()):
+        logger.info("Webhook %s was deleted while it was being sent; its outcome is not stored", delivery.pk)
+        delivery.pk = None
 
 
 @task()
@@ -124,7 +137,7 @@ def deliver_webhook(delivery_id: int) -> str:
     delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None or delivery.status == WebhookDelivery.Status.DELIVERED:
         return "skipped"
-    while not attempt(delivery) and delivery.status == WebhookDelivery.Status.RETRYING:
+    while not attempt(delivery) and delivery.pk is not None and delivery.status == WebhookDelivery.Status.RETRYING:
         assert delivery.next_attempt_at is not None  # set by attempt() whenever it schedules a retry
         delay = (delivery.next_attempt_at - timezone.now()).total_seconds()
         if task_backends["default"].supports_defer:

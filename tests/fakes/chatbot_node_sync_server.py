@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -34,6 +35,8 @@ class FakeSyncNode(FakeServer):
         self.bulk_requests = 0
         self.webhook_failures = 0
         self.webhooks: list[dict[str, Any]] = []
+        #: Called with each signed webhook's JSON before it is answered (what else happens meanwhile).
+        self.on_webhook: Callable[[dict[str, Any]], None] | None = None
 
     def _check_jwt(self, request: Recorded) -> bool:
         header = request.headers.get("authorization", "")
@@ -89,6 +92,8 @@ class FakeSyncNode(FakeServer):
             self.problem("webhook signature does not match the body")
             handler.send_json(401, {"error": "Invalid signature"})
             return
+        if self.on_webhook is not None:
+            self.on_webhook(request.json)
         with self.lock:
             if self.webhook_failures > 0:
                 self.webhook_failures -= 1
