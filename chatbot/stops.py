@@ -47,7 +47,10 @@ class StopWatcher:
         with self._lock:
             self._events[message_pk] = event
             self._ensure_thread()
-            self._lock.notify()
+            if len(self._events) == 1:
+                # Wake the watcher only from its idle wait: waking it for every new reply made it poll
+                # once per message under load instead of once per interval.
+                self._lock.notify()
         try:
             yield event
         finally:
@@ -75,8 +78,11 @@ class StopWatcher:
                     # Nothing streams: give the connection back before sleeping.
                     connection.close()
                     self._lock.wait()
-                pks = list(self._events)
                 self._lock.wait(timeout=chatbot_settings.STOP_POLL_INTERVAL)
+                # After the wait, so replies that started during it are looked up in this round.
+                pks = list(self._events)
+            if not pks:
+                continue
             try:
                 self.stop_here(self._requested(pks))
                 if time.monotonic() - last_beat >= heartbeat_interval():
