@@ -24,6 +24,7 @@ BENCHES = {
     "throughput": "bench.throughput",
     "local_answers": "bench.local_answers",
     "stream_updates": "bench.stream_updates",
+    "stream_cost": "bench.stream_cost",
 }
 #: Run only when named: they build whole environments and take minutes.
 ON_REQUEST = {
