@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import connections
 from django_tasks import task_backends
 from django_tasks.backends.immediate import ImmediateBackend
 
@@ -31,12 +31,13 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> None:
         return
 
     def run() -> None:
-        close_old_connections()
         try:
             task.call(*args, **kwargs)
         except Exception:
             logger.exception("Background task %s failed", task.name)
         finally:
-            close_old_connections()
+            # The thread ends here, so its connections must too: kept for CONN_MAX_AGE they were never
+            # used again, and a server that bounds its connections per process lost one for good.
+            connections.close_all()
 
     threading.Thread(target=run, name=f"chatbot-{task.name}", daemon=True).start()

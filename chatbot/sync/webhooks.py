@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task, task_backends
 
@@ -146,6 +146,9 @@ def deliver_webhook(delivery_id: int) -> str:
         if not runs_inline():
             # A backend that cannot defer would run the retry at once: leave it to the admin action.
             break
-        # No task backend at all: this runs on a background thread, so it can wait for the retry.
+        # No task backend at all: this runs on a background thread, so it can wait for the retry,
+        # without holding a database connection meanwhile.
+        if not connection.in_atomic_block:
+            connection.close()
         time.sleep(max(delay, 0))
     return delivery.status
