@@ -17,9 +17,10 @@ class SyncError(ChatbotError):
 
     code = "sync_failed"
 
-    def __init__(self, detail: str, *, status: int | None = None):
+    def __init__(self, detail: str, *, upstream_status: int | None = None):
         super().__init__(detail)
-        self.status = status  # type: ignore[assignment]  # the upstream HTTP status, when there was one
+        # Not ``status``: that is the HTTP status the chat API answers a ChatbotError with.
+        self.upstream_status = upstream_status  # chatbot-node's HTTP status, when there was one
 
 
 def node_url(path: str) -> str:
@@ -56,7 +57,7 @@ def post(path: str, body: bytes, headers: dict[str, str], *, session: requests.S
         raise SyncError(f"connection failed: {exc.__class__.__name__}") from exc
     with response:
         if not 200 <= response.status_code < 300:
-            raise SyncError(f"HTTP {response.status_code}: {response.text[:200]}", status=response.status_code)
+            raise SyncError(f"HTTP {response.status_code}: {response.text[:200]}", upstream_status=response.status_code)
         return response.status_code
 
 

@@ -98,7 +98,7 @@ def attempt(delivery: WebhookDelivery) -> bool:
     try:
         delivery.response_status = post(chatbot_settings.WEBHOOK_PATH, body, headers)
     except SyncError as exc:
-        delivery.response_status = exc.status
+        delivery.response_status = exc.upstream_status
         delivery.last_error = exc.detail[:2000]
         delays = list(chatbot_settings.WEBHOOK_RETRY_DELAYS)
         if delivery.attempts <= len(delays):
