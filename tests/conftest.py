@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django_tasks import task_backends
 
 
 def parse_sse(raw: bytes) -> list[tuple[str, dict]]:
@@ -58,6 +59,21 @@ class ChatClient:
 
 def reply_text(events: list[tuple[str, dict]]) -> str:
     return "".join(data["text"] for name, data in events if name == "delta")
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """Tasks are kept in memory (django-tasks' dummy backend) so the test decides when each one runs,
+    in its own thread and transaction; :func:`run_queued_tasks` runs them."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    return task_backends["default"]
+
+
+def run_queued_tasks() -> None:
+    backend = task_backends["default"]
+    while backend.results:
+        result = backend.results.pop(0)
+        result.task.call(*result.args, **result.kwargs)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from chatbot.exceptions import ChatbotConfigurationError
 from chatbot.handoff import OFFER_CHIP, asks_for_human, describe_time, handoff_notice, sounds_frustrated
 from chatbot.models import Conversation, Message
 from chatbot.signals import handoff_requested
-from tests.conftest import reply_text
+from tests.conftest import reply_text, run_queued_tasks
+from tests.fakes.smtp import FakeSMTP
 
 LONDON_WEEKDAYS = {"timezone": "Europe/London", "days": {d: ["09:00", "17:30"] for d in DAY_NAMES[:5]}}
 pytestmark = pytest.mark.django_db
@@ -123,10 +124,12 @@ def test_handoff_stops_the_bot_and_the_staff_reply_reaches_the_visitor(
     assert recording.texts[-1] == "Is the teapot in stock?"
 
 
-def test_staff_are_emailed_with_a_link_to_the_conversation(chat, django_capture_on_commit_callbacks):
+def test_staff_are_emailed_with_a_link_to_the_conversation(chat, django_capture_on_commit_callbacks, queued_tasks):
     with django_capture_on_commit_callbacks(execute=True):
         chat.ask("转人工")
     conversation = Conversation.objects.get()
+    assert mail.outbox == [], "the email goes from a task, never from the visitor's request"
+    run_queued_tasks()
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == ["help@shop.example"]
@@ -135,7 +138,27 @@ def test_staff_are_emailed_with_a_link_to_the_conversation(chat, django_capture_
     # A second request while waiting does not notify again.
     with django_capture_on_commit_callbacks(execute=True):
         chat.ask("转人工")
+    assert queued_tasks.results == []
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_mail_server_does_not_hold_back_the_visitors_acknowledgement(chat, settings):
+    # No task backend (the demo's builtin mode): the email goes from a thread. It used to be sent in
+    # the visitor's request, which waited for the mail server (indefinitely, at Django's default
+    # EMAIL_TIMEOUT) before the acknowledgement.
+    with FakeSMTP(hold=True) as smtp:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", smtp.port, 10
+        done = dict(chat.ask("talk to a human"))["done"]
+        assert done["text"] and Conversation.objects.get().state == "waiting", "the visitor is answered"
+        assert smtp.connected.wait(10), "the email is on its way"
+        assert not smtp.delivered.is_set(), "and the mail server has not answered yet"
+        smtp.release.set()
+        assert smtp.delivered.wait(10)
+    (email,) = smtp.messages
+    assert email["To"] == "help@shop.example"
+    assert str(Conversation.objects.get().pk) in email.get_payload()
 
 
 def test_chinese_request_gets_a_chinese_acknowledgement(chat, settings):
@@ -144,7 +167,9 @@ def test_chinese_request_gets_a_chinese_acknowledgement(chat, settings):
     assert done["text"].startswith("已为您转接人工客服")
 
 
-def test_no_email_without_staff_emails_but_the_signal_fires(chat, settings, django_capture_on_commit_callbacks):
+def test_no_email_without_staff_emails_but_the_signal_fires(
+    chat, settings, django_capture_on_commit_callbacks, queued_tasks
+):
     settings.CHATBOT = {**settings.CHATBOT, "STAFF_EMAILS": []}
     seen = []
 
@@ -158,6 +183,7 @@ def test_no_email_without_staff_emails_but_the_signal_fires(chat, settings, djan
     finally:
         handoff_requested.disconnect(note)
     assert seen == [Conversation.objects.get().pk]
+    run_queued_tasks()
     assert mail.outbox == []
 
 
@@ -165,7 +191,7 @@ def test_no_email_without_staff_emails_but_the_signal_fires(chat, settings, djan
 
 
 def test_outside_business_hours_the_visitor_is_told_when_and_the_bot_keeps_helping(
-    chat, settings, recording, django_capture_on_commit_callbacks
+    chat, settings, recording, django_capture_on_commit_callbacks, queued_tasks
 ):
     settings.CHATBOT = {**settings.CHATBOT, "BUSINESS_HOURS": closed_for_two_days()}
     with django_capture_on_commit_callbacks(execute=True):
@@ -173,6 +199,7 @@ def test_outside_business_hours_the_visitor_is_told_when_and_the_bot_keeps_helpi
     assert "away right now" in done["text"] and "09:00 (UTC time)" in done["text"]
     assert Conversation.objects.get().state == "waiting"
     assert recording.calls == []
+    run_queued_tasks()
     assert "outside business hours" in mail.outbox[0].body
 
     events = chat.ask("What sizes do the boots come in?")

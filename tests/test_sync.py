@@ -15,6 +15,7 @@ from django_tasks import task_backends
 
 from chatbot.models import SyncState, WebhookDelivery
 from chatbot.sync import webhooks
+from tests.conftest import run_queued_tasks
 from tests.fakes.chatbot_node_sync_server import FakeSyncNode
 
 SSO_SECRET = "a-test-sso-secret-that-is-long-enough-for-hs256"
@@ -30,7 +31,7 @@ def node():
 
 
 @pytest.fixture
-def configured(settings, node):
+def configured(settings, node, queued_tasks):
     settings.CHATBOT = {
         **settings.CHATBOT,
         "NODE_URL": node.url,
@@ -39,8 +40,6 @@ def configured(settings, node):
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "WEBHOOK_RETRY_DELAYS": [10, 60],
     }
-    # Tasks are kept in memory so the test decides when each one runs.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     return node
 
 
@@ -67,13 +66,6 @@ def run_sync(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command("chatbot_sync", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
-
-
-def run_queued_tasks() -> None:
-    backend = task_backends["default"]
-    while backend.results:
-        result = backend.results.pop(0)
-        result.task.call(*result.args, **result.kwargs)
 
 
 # -- bulk sync ------------------------------------------------------------------------------------------
