@@ -2,8 +2,9 @@
 
 A receiver on :data:`chatbot.signals.handoff_requested` emails ``CHATBOT["STAFF_EMAILS"]`` once the
 handoff is committed, with a link to the conversation's admin page. Other channels (Slack, SMS...)
-hook the same signal. With a durable task backend the email goes out from a worker; without one it is
-sent right after the request's transaction commits, so a slow mail server never blocks the reply.
+hook the same signal. With a durable task backend the email goes out from a worker; without one from
+a background thread (:func:`chatbot.tasks.enqueue`). Never from the visitor's request: the commit
+happens before their acknowledgement is sent, so a slow mail server would hold it back.
 """
 
 from __future__ import annotations
@@ -87,7 +88,5 @@ def email_staff(sender: Any, conversation: Any, **kwargs: Any) -> None:
     if not chatbot_settings.STAFF_EMAILS:
         return
     conversation_id = conversation.pk
-    # Never in the visitor's request: a slow mail server held back their acknowledgement. Without a
-    # task backend it goes from a thread, and a failure is logged; the handoff stands either way and
-    # the inbox shows it.
+    # A failure is logged by the task; the handoff stands either way and the inbox shows it.
     transaction.on_commit(lambda: enqueue(send_handoff_email, conversation_id))

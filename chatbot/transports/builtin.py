@@ -37,7 +37,7 @@ async def _async_encode(events: Iterator[tuple[str, dict[str, Any]]]) -> AsyncIt
     # Under ASGI a synchronous iterator would be buffered whole. The relay runs as one call in the
     # request's own sync thread (Django gives each request one, so it keeps one thread and one database
     # connection) and hands each event to the event loop; stepping it with one sync_to_async call per
-    # event cost a thread hop per token, 1.7 times the CPU per token of the WSGI server.
+    # event cost a thread hop per token, about 1.6 times the CPU per token of the WSGI server.
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     room = threading.BoundedSemaphore(_ASYNC_AHEAD)
