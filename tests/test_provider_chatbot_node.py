@@ -59,6 +59,13 @@ def test_streams_deltas_and_keeps_the_conversation_id(node, provider):
     assert claims["role"] == "service" and claims["iss"] == "shopsaas" and claims["aud"] == "chatbot-node"
 
 
+def test_replies_reuse_the_upstream_connection(node, provider):
+    for _ in range(3):
+        assert collect(provider, chat_request("Do you ship to Leeds?")).deltas
+    assert len(node.requests) == 3
+    assert len({request.client for request in node.requests}) == 1, "one kept-alive connection"
+
+
 def test_sends_the_stored_conversation_id_back(node, provider):
     request = chat_request("And to Paris?")
     request.state["conversationId"] = "conv-41"

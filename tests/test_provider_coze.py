@@ -92,6 +92,8 @@ def test_one_token_and_one_conversation_for_many_messages(coze, provider):
     assert coze.paths().count("/api/permission/oauth2/token") == 1
     assert coze.paths().count("/v1/conversation/create") == 1
     assert len(chat_calls(coze)) == 2 and coze.problems == []
+    # The token, the conversation and both chats went over one kept-alive connection.
+    assert len({call.client for call in coze.requests}) == 1
 
 
 def test_another_bot_gets_a_new_conversation(coze, provider):

@@ -227,6 +227,23 @@ def test_a_server_that_never_answers_times_out(llm, provider, settings):
     assert isinstance(error, ProviderTimeout)
 
 
+def test_replies_reuse_the_upstream_connection(llm, provider):
+    # Closed with the end of its body unread, a finished stream's connection was thrown away: every
+    # reply opened a new one (over HTTPS, a TLS handshake before its first token).
+    for _ in range(3):
+        assert collect(provider, chat_request("Hi")).text == "Hello there"
+    assert len(llm.requests) == 3
+    assert len({request.client for request in llm.requests}) == 1, "one kept-alive connection"
+
+
+def test_a_body_that_does_not_end_after_done_costs_its_connection_not_the_reply(llm, provider):
+    llm.script = [[*text_answer("Hello", " there"), "stall"], text_answer("Again")]
+    assert collect(provider, chat_request("Hi")).text == "Hello there"
+    assert llm.client_gone.wait(5), "the connection was given up"
+    assert collect(provider, chat_request("Hi")).text == "Again"
+    assert len({request.client for request in llm.requests}) == 2
+
+
 def test_closing_the_generator_closes_the_upstream_response(llm, provider):
     llm.script = [[chunk({"content": "Hel"}), "long"]]
     stream = provider.stream(chat_request("Hi"))

@@ -110,10 +110,12 @@ class ChatbotNodeProvider(HTTPProvider):
 
     def _read_stream(self, response: Any, request: ChatRequest) -> Iterator[ProviderEvent]:
         usage = None
-        completed = False
+        completed = ended = False
+        events = self.events(response)
         try:
-            for event in self.events(response):
+            for event in events:
                 if event.is_done:
+                    ended = True
                     break
                 data = self.parse_json(event.data)
                 if not isinstance(data, dict):
@@ -137,7 +139,7 @@ class ChatbotNodeProvider(HTTPProvider):
                 if not completed:
                     raise ProviderUnavailable("chatbot-node closed the stream before the reply was complete")
         finally:
-            response.close()
+            self.close_stream(response, events, ended=ended)
         yield Done(usage=usage if isinstance(usage, dict) else None)
 
     def _whole_reply(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:

@@ -112,12 +112,14 @@ class CozeProvider(HTTPProvider):
             stream=True,
         )
         chat_id = ""
-        finished = False
+        finished = ended = False
         suggestions: list[str] = []
         usage = None
+        events = self.events(response)
         try:
-            for event in self.events(response):
+            for event in events:
                 if event.is_done or event.event == "done":
+                    ended = True
                     break
                 data = self.parse_json(event.data) if event.data.strip() else {}
                 if event.body:
@@ -152,7 +154,7 @@ class CozeProvider(HTTPProvider):
             if not finished:
                 raise ProviderUnavailable("Coze closed the stream before the chat completed")
         finally:
-            response.close()
+            self.close_stream(response, events, ended=ended)
             if not finished and chat_id:
                 # The visitor stopped or the stream broke: cancel, or the next message gets 4016.
                 self._cancel(conversation_id, chat_id, token)

@@ -8,13 +8,14 @@ bodies that could carry a token: only the method, the path and the status.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -71,6 +72,12 @@ def set_or_missing(value: Any) -> str:
 
 #: Upstream connections kept open per provider and host: about the replies one process streams at once.
 _POOL_SIZE = 256
+
+#: After a stream's end marker, what may remain of its body (usually only the end of a chunked body,
+#: sent with the marker) and how long it may take before the connection is given up instead of kept:
+#: the reply's end waits for it.
+_DRAIN_EVENTS = 8
+_DRAIN_SECONDS = 0.25
 
 
 class HTTPProvider(Provider):
@@ -183,6 +190,27 @@ class HTTPProvider(Provider):
             raise ProviderUnavailable(f"the stream was cut: {type(exc).__name__}") from exc
         except (requests.RequestException, ProtocolError, OSError) as exc:
             raise ProviderUnavailable(f"the stream was cut: {type(exc).__name__}") from exc
+
+    def close_stream(self, response: requests.Response, events: Iterator[SSEEvent], *, ended: bool) -> None:
+        """Close a streamed response and its ``events``. When the stream ``ended`` (its end marker was
+        read) the rest of the body is read first, through the same iterator, so the connection goes
+        back to the pool: closed with the end of its body unread, it was thrown away and the next reply
+        opened a new one (over HTTPS, a TLS handshake before its first token). A server that does not
+        end the body promptly, or sends more than a few events after the end, loses the connection."""
+        # A body that ends when the server closes the connection cannot leave a connection to keep.
+        kept_alive = getattr(response.raw, "chunked", False) or "content-length" in response.headers
+        try:
+            if ended and kept_alive and response.headers.get("connection", "").lower() != "close":
+                sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+                if sock is not None:
+                    sock.settimeout(_DRAIN_SECONDS)  # urllib3 sets it again when it reuses the connection
+                for _ in itertools.islice(events, _DRAIN_EVENTS):
+                    pass
+        except ProviderError as exc:  # only means the connection is not kept
+            logger.debug("%s: the end of a stream could not be read (%s); its connection is closed", self.name, exc)
+        finally:
+            cast(Generator[Any, None, None], events).close()
+            response.close()
 
     @staticmethod
     def parse_json(text: str) -> Any:

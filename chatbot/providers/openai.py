@@ -144,11 +144,12 @@ class OpenAIProvider(HTTPProvider):
         self.raise_for_status(response)
         calls: dict[int, dict[str, str]] = {}
         usage = None
-        finished = False
+        finished = ended = False
+        events = self.events(response)
         try:
-            for event in self.events(response):
+            for event in events:
                 if event.is_done:
-                    finished = True
+                    finished = ended = True
                     break
                 if not event.data.strip():
                     continue  # data-only keep-alives some proxies send
@@ -177,7 +178,7 @@ class OpenAIProvider(HTTPProvider):
             if not finished:
                 raise ProviderUnavailable("the server closed the stream before the answer was complete")
         finally:
-            response.close()
+            self.close_stream(response, events, ended=ended)
         return calls, usage
 
     @staticmethod

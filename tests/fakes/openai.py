@@ -2,7 +2,7 @@
 
 Each completion request takes the next answer from ``script`` (the last one repeats). An answer is a
 list of steps: chunk dicts are sent as ``data:`` events, bytes are sent raw, and the strings
-"cut", "hang", "long" and "no-done" change how the stream ends; "pause" waits for ``proceed`` and
+"cut", "hang", "long", "no-done" and "stall" change how the stream ends; "pause" waits for ``proceed`` and
 "flood" then keeps sending text until the client hangs up.
 """
 
@@ -114,6 +114,10 @@ class FakeOpenAI(FakeServer):
                 return
             if step == "no-done":
                 handler.end_stream()
+                return
+            if step == "stall":  # the end marker, then the body never ends
+                handler.write(b"data: [DONE]\n\n")
+                handler.wait_for_client_to_leave()
                 return
             data = step if isinstance(step, bytes) else sse(step)
             handler.write(data, piece=self.piece)

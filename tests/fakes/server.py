@@ -27,6 +27,8 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The client's (host, port): requests on one kept-alive connection share it.
+    client: tuple[str, int] = ("", 0)
 
     @property
     def json(self) -> Any:
@@ -50,6 +52,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             query={k: v[-1] for k, v in parse_qs(parts.query).items()},
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
+            client=self.client_address[:2],
         )
         fake = self.server.fake
         with fake.lock:
