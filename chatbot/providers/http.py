@@ -206,8 +206,8 @@ class HTTPProvider(Provider):
                     sock.settimeout(_DRAIN_SECONDS)  # urllib3 sets it again when it reuses the connection
                 for _ in itertools.islice(events, _DRAIN_EVENTS):
                     pass
-        except ProviderError as exc:  # only means the connection is not kept
-            logger.debug("%s: the end of a stream could not be read (%s); its connection is closed", self.name, exc)
+        except Exception as exc:  # the reply is complete: a failure here only means the connection is not kept
+            logger.debug("%s: the end of a stream was not read (%s); connection closed", self.name, type(exc).__name__)
         finally:
             cast(Generator[Any, None, None], events).close()
             response.close()
