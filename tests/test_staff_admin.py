@@ -134,7 +134,7 @@ def test_oscar_dashboard_inbox(staff, waiting, chat):
     assert waiting.state == "closed"
 
 
-def test_sync_and_webhook_pages(staff, settings):
+def test_sync_and_webhook_pages(staff, queued_tasks):
     SyncState.objects.create(kind="products", result="failed", last_error="HTTP 503: down", records_sent=10)
     WebhookDelivery.objects.create(event="product.updated", status="failed", attempts=6, last_error="HTTP 500")
     page = staff.get("/admin/chatbot/syncstate/").content.decode()
@@ -142,12 +142,9 @@ def test_sync_and_webhook_pages(staff, settings):
     page = staff.get("/admin/chatbot/webhookdelivery/?status__exact=failed").content.decode()
     assert "product.updated" in page and "HTTP 500" in page
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     delivery = WebhookDelivery.objects.get()
     response = staff.post("/admin/chatbot/webhookdelivery/", {"action": "retry_now", "_selected_action": [delivery.pk]})
     assert response.status_code == 302
     delivery.refresh_from_db()
     assert delivery.status == "pending"
-    from django_tasks import task_backends
-
-    assert [r.args for r in task_backends["default"].results] == [[delivery.pk]]
+    assert [r.args for r in queued_tasks.results] == [[delivery.pk]]
