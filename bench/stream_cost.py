@@ -20,10 +20,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from bench import report
 from bench.load import Visitor
-from bench.servers import bench_env, ensure_database, free_port, pacer, process, server_log
+from bench.servers import bench_env, ensure_database, free_port, gunicorn, pacer, process, server_log
 
 VISITORS, TURNS, ROUNDS = 20, 2, 3
 TTFT, INTERVAL = 0.1, 0.02
@@ -31,20 +34,26 @@ SHORT, LONG = 10, 100
 
 
 @contextmanager
+def _uvicorn(log: Path, **chatbot: Any) -> Iterator[str]:
+    """One uvicorn worker (httptools, uvloop) on a free port; yields its base URL."""
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "shop_site.asgi:application", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
+            "--http", "httptools", "--loop", "uvloop"]
+    with process(args, port, bench_env(**chatbot), log):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
 def _server(kind: str, provider_url: str) -> Iterator[tuple[str, list[int]]]:
     """One worker of ``kind``; yields its base URL and the pids whose CPU time counts."""
-    port = free_port()
-    if kind == "wsgi":
-        args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
-                "--worker-class", "gthread", "--workers", "1", "--threads", "128"]
-    else:
-        args = [sys.executable, "-m", "uvicorn", "shop_site.asgi:application", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-                "--http", "httptools", "--loop", "uvloop"]
-    env = bench_env(PROVIDER="openai", OPENAI_BASE_URL=provider_url, OPENAI_MODEL="bench", OPENAI_API_KEY="")
-    with process(args, port, env, server_log(f"stream_cost-{kind}")):
+    chatbot = {"PROVIDER": "openai", "OPENAI_BASE_URL": provider_url, "OPENAI_MODEL": "bench", "OPENAI_API_KEY": ""}
+    log = server_log(f"stream_cost-{kind}")
+    server = gunicorn(workers=1, log=log, **chatbot) if kind == "wsgi" else _uvicorn(log, **chatbot)
+    with server as base:
+        port = urlsplit(base).port
         found = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}|--port {port}"], capture_output=True, text=True)
-        yield f"http://127.0.0.1:{port}", [int(pid) for pid in found.stdout.split()]
+        yield base, [int(pid) for pid in found.stdout.split()]
 
 
 def _cpu_seconds(pids: list[int]) -> float:
