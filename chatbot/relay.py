@@ -30,6 +30,7 @@ from chatbot.models import Conversation, Message
 from chatbot.providers import get_provider
 from chatbot.providers.base import ChatRequest, Delta, Done, Products, Suggestions
 from chatbot.shop import get_shop
+from chatbot.shop.base import ProductInfo, ShopAdapter
 from chatbot.signals import message_received, reply_finished
 from chatbot.stops import stop_watcher
 from chatbot.sweep import INTERRUPTED, abandoned_before
@@ -63,6 +64,8 @@ class Turn:
     visitor: Visitor | None = None
     language: str = "en"
     ui_language: str = "en"
+    #: The storefront path the visitor asked from ("" when unknown).
+    page: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -83,7 +86,7 @@ def open_conversation(visitor: Visitor, *, create: bool) -> Conversation | None:
     return conversation
 
 
-def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
+def begin_turn(visitor: Visitor, text: str, *, external_id: str = "", page: str = "") -> Turn:
     """Store the visitor's message and decide who answers it. Raises ReplyInProgress."""
     language = answer_language(text)
     masked = mask_secrets(text)
@@ -106,6 +109,7 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "") -> Turn:
             visitor=visitor,
             language=language,
             ui_language=translation.get_language() or "en",
+            page=page,
         )
         if asks_for_human(text) or not bot_answers(conversation):
             question.save(force_insert=True)
@@ -162,6 +166,17 @@ def history_for(question: Message) -> list[tuple[str, str]]:
     return [(role, text) for role, text in reversed(earlier)]
 
 
+def page_product(shop: ShopAdapter, page: str) -> ProductInfo | None:
+    """The product on the page the visitor asked from; a page the shop cannot read is no context."""
+    if not page:
+        return None
+    try:
+        return shop.product_for_path(page)
+    except Exception:
+        logger.warning("The shop adapter could not resolve the visitor's page", exc_info=True)
+        return None
+
+
 def _release_connection() -> None:
     # A streaming reply can last a minute; holding a database connection for it would cap the number
     # of conversations at the server's connection limit. Inside a transaction (tests) it must stay.
@@ -176,17 +191,19 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         return
     reply = turn.reply
     assert turn.visitor is not None  # begin_turn and the Stream relay always name the visitor
+    shop = get_shop()
     request = ChatRequest(
         text=turn.question.text,
         visitor=turn.visitor,
         conversation=turn.conversation,
-        shop=get_shop(),
+        shop=shop,
         history=history_for(turn.question),
         language=turn.language,
         state=dict(turn.conversation.provider_state),
     )
     outcome = _Outcome()
     try:
+        request.page_product = page_product(shop, turn.page)
         provider = get_provider()
         outcome.provider = provider.name
         with stop_watcher.watch(reply.pk) as stopped:

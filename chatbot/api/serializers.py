@@ -7,6 +7,8 @@ from rest_framework import serializers
 
 from chatbot.models import Message
 
+PAGE_MAX_LENGTH = 2000
+
 
 class StrictTextField(serializers.CharField):
     """A CharField that refuses numbers and booleans instead of quietly turning them into text."""
@@ -26,6 +28,8 @@ class StrictTextField(serializers.CharField):
 
 class MessageInSerializer(serializers.Serializer):
     text = StrictTextField(trim_whitespace=True, allow_blank=False)
+    #: The path (and query) of the storefront page the visitor is on; the shop adapter resolves it.
+    page = StrictTextField(required=False, allow_blank=True, max_length=PAGE_MAX_LENGTH)
 
 
 class FeedbackInSerializer(serializers.Serializer):

@@ -114,10 +114,10 @@ class StreamMessageView(StreamAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        text = self.message_text(request)
+        text, page = self.message_in(request)
         visitor = self.session_visitor(request)
         sweep_stale_replies()
-        turn = begin_turn(visitor, text)
+        turn = begin_turn(visitor, text, page=page)
         # The question is stored first, under its Stream id (our own id, so the widget's history and the
         # channel agree): when Stream's webhook reports the message, the webhook finds the row and
         # knows not to answer it a second time.
@@ -142,7 +142,7 @@ class StreamMessageView(StreamAPIView):
             raise
         answer = turn.reply or turn.notice
         if answer is not None:
-            enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en")
+            enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en", page)
         return Response(
             {"messageId": stream_id, "replyId": str(answer.public_id) if answer else None},
             status=status.HTTP_202_ACCEPTED,

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from chatbot.api.errors import BadInput, MessageTooLong, chatbot_exception_handler
 from chatbot.api.serializers import (
+    PAGE_MAX_LENGTH,
     ErrorSerializer,
     FeedbackInSerializer,
     HealthSerializer,
@@ -127,15 +128,16 @@ class ChatbotAPIView(APIView):
             raise BadInput("The request body must be a JSON object.", code="invalid")
         return data
 
-    def message_text(self, request: Request) -> str:
-        """The ``text`` of a chat message: a non-empty string within ``MAX_MESSAGE_LENGTH`` characters."""
+    def message_in(self, request: Request) -> tuple[str, str]:
+        """``(text, page)`` of a chat message: non-empty text within ``MAX_MESSAGE_LENGTH`` characters,
+        and the path of the page the visitor is on ("" when not sent)."""
         max_length = chatbot_settings.MAX_MESSAGE_LENGTH
-        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length))
+        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length + PAGE_MAX_LENGTH))
         serializer.is_valid(raise_exception=True)
         text: str = serializer.validated_data["text"]
         if len(text) > max_length:
             raise MessageTooLong()
-        return text
+        return text, serializer.validated_data.get("page", "")
 
 
 class MessagesView(ChatbotAPIView):
@@ -191,7 +193,8 @@ class MessagesView(ChatbotAPIView):
         },
     )
     def post(self, request: Request) -> Any:
-        turn = begin_turn(self.visitor(request), self.message_text(request))
+        text, page = self.message_in(request)
+        turn = begin_turn(self.visitor(request), text, page=page)
 
         def events():
             yield "message", turn.question.as_dict()

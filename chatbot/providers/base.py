@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chatbot.identity import Visitor
     from chatbot.models import Conversation
-    from chatbot.shop.base import ShopAdapter
+    from chatbot.shop.base import ProductInfo, ShopAdapter
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Suggestions:
 
 @dataclass(frozen=True)
 class Products:
-    """Products the reply talks about, shown as cards: dicts from ``ProductInfo.as_card()``."""
+    """Products the reply talks about, shown as cards: dicts from ``ShopAdapter.card()``."""
 
     items: list[dict[str, Any]]
 
@@ -64,6 +64,8 @@ class ChatRequest:
     #: The provider's own state for this conversation (e.g. the upstream conversation id);
     #: changes are saved by the relay when the reply ends.
     state: dict[str, Any] = field(default_factory=dict)
+    #: The product whose page the visitor asked from: what "this one" means.
+    page_product: ProductInfo | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from chatbot.exceptions import ShopError
 from chatbot.providers.base import ChatRequest
-from chatbot.shop.base import OrderInfo, ProductInfo
+from chatbot.shop.base import OrderInfo, ProductInfo, ShopAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +66,12 @@ TOOL_SPECS: list[dict[str, Any]] = [
 ]
 
 
-def _product(info: ProductInfo) -> dict[str, Any]:
+def _product(info: ProductInfo, shop: ShopAdapter) -> dict[str, Any]:
     return {
         "id": info.id,
         "title": info.title,
-        "price": info.price_text(),
+        "price": shop.price_text(info),
+        "availability": info.availability(),
         "in_stock": info.in_stock,
         "stock": info.stock,
         "category": info.category,
@@ -124,14 +125,14 @@ class ShopTools:
         found = self.request.shop.search_products(query, limit=SEARCH_LIMIT) if query.strip() else []
         for info in found:
             self.products.setdefault(info.id, info)
-        return {"products": [_product(p) for p in found]}
+        return {"products": [_product(p, self.request.shop) for p in found]}
 
     def get_product(self, product_id: str = "") -> dict[str, Any]:
         info = self.request.shop.product(product_id) if product_id else None
         if info is None:
             return {"error": "no product with that id"}
         self.products.setdefault(info.id, info)
-        return {"product": _product(info)}
+        return {"product": _product(info, self.request.shop)}
 
     def order_status(self, order_number: str = "", email: str = "") -> dict[str, Any]:
         shop, visitor = self.request.shop, self.request.visitor
@@ -151,4 +152,4 @@ class ShopTools:
         return {"orders": [_order(order)]}
 
     def cards(self) -> list[dict[str, Any]]:
-        return [info.as_card() for info in list(self.products.values())[:SEARCH_LIMIT]]
+        return [self.request.shop.card(info) for info in list(self.products.values())[:SEARCH_LIMIT]]

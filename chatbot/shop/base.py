@@ -13,6 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext, ngettext
+
+#: Currency symbols the base adapter writes before a price; other currencies get their code.
+CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "CNY": "¥", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
+#: At or below this many units a product is "only N left".
+LOW_STOCK = 3
+
 
 @dataclass(frozen=True)
 class ProductInfo:
@@ -28,20 +35,13 @@ class ProductInfo:
     image_url: str = ""
     category: str = ""
 
-    def price_text(self) -> str:
-        if self.price is None:
-            return ""
-        return f"{self.currency} {self.price:.2f}".strip()
-
-    def as_card(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "url": self.url,
-            "price": self.price_text(),
-            "in_stock": self.in_stock,
-            "image": self.image_url,
-        }
+    def availability(self) -> str:
+        """The stock wording the assistant's text and the product cards share, in the active language."""
+        if not self.in_stock:
+            return gettext("out of stock")
+        if self.stock is not None and self.stock <= LOW_STOCK:
+            return ngettext("only %(count)d left", "only %(count)d left", self.stock) % {"count": self.stock}
+        return gettext("in stock")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,10 @@ class OrderInfo:
     lines: list[OrderLine] = field(default_factory=list)
     url: str = ""
     shipping_method: str = ""
+    #: Carrier and tracking number of each shipment, as the shop recorded them.
+    tracking: list[str] = field(default_factory=list)
+    #: Whether the shop's order workflow still allows cancelling it; None when the shop cannot tell.
+    can_cancel: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -99,6 +103,41 @@ class ShopAdapter:
 
     def product(self, product_id: str) -> ProductInfo | None:
         return None
+
+    def product_for_path(self, path: str) -> ProductInfo | None:
+        """The product whose page is at ``path`` (a storefront path, maybe with a query); None otherwise."""
+        return None
+
+    def catalogue(self) -> list[ProductInfo] | None:
+        """Every product a visitor can browse, for the local assistant's in-memory index.
+
+        None when the shop cannot list its catalogue; the assistant then ranks what
+        :meth:`search_products` finds. Called again only when :meth:`catalogue_version` changes."""
+        return None
+
+    def catalogue_version(self) -> Any:
+        """A cheap value that changes whenever products, prices or stock change (one query at most)."""
+        return None
+
+    def format_price(self, amount: Decimal, currency: str) -> str:
+        """A price written the way the shop writes it on its own pages."""
+        symbol = CURRENCY_SYMBOLS.get(currency.upper())
+        return f"{symbol}{amount:,.2f}" if symbol else f"{currency} {amount:,.2f}".strip()
+
+    def price_text(self, product: ProductInfo) -> str:
+        return "" if product.price is None else self.format_price(product.price, product.currency)
+
+    def card(self, product: ProductInfo) -> dict[str, Any]:
+        """What the widget shows for a product: price as the shop writes it, the text's stock wording."""
+        return {
+            "id": product.id,
+            "title": product.title,
+            "url": product.url,
+            "price": self.price_text(product),
+            "in_stock": product.in_stock,
+            "availability": product.availability(),
+            "image": product.image_url,
+        }
 
     def orders_for(self, user: Any, *, limit: int = 5) -> list[OrderInfo]:
         """The user's own most recent orders; nothing for anonymous users."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.core.files.storage import default_storage
+from django.db.models import Count, Max, Sum
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.html import strip_tags
 from oscar.core.loading import get_model
 
@@ -44,6 +48,81 @@ class OscarShop(ShopAdapter):
         product = self._products().filter(pk=int(product_id)).first()
         return self._info(product) if product else None
 
+    def product_for_path(self, path: str) -> ProductInfo | None:
+        path = urlsplit(str(path or "")).path
+        if not path.startswith("/") or path.startswith("//"):
+            return None
+        try:
+            match = resolve(path)
+        except (Resolver404, ValueError):
+            return None
+        if match.view_name != "catalogue:detail":
+            return None
+        return self.product(str(match.kwargs.get("pk", "")))
+
+    def catalogue_version(self) -> Any:
+        # Prices and stock change without touching the product rows (allocations update counts only),
+        # so their sums are part of the version.
+        Product = get_model("catalogue", "Product")
+        StockRecord = get_model("partner", "StockRecord")
+        products = Product.objects.aggregate(n=Count("id"), last=Max("date_updated"), top=Max("id"))
+        stock = StockRecord.objects.aggregate(
+            n=Count("id"), stock=Sum("num_in_stock"), allocated=Sum("num_allocated"), prices=Sum("price"),
+            last=Max("date_updated"),
+        )
+        return (tuple(products.values()), tuple(stock.values()))
+
+    def catalogue(self) -> list[ProductInfo]:
+        """The browsable catalogue in five queries, without building a model instance per product."""
+        Product = get_model("catalogue", "Product")
+        StockRecord = get_model("partner", "StockRecord")
+        ProductCategory = get_model("catalogue", "ProductCategory")
+        ProductImage = get_model("catalogue", "ProductImage")
+        rows = list(Product.objects.browsable().values_list("id", "title", "description", "slug"))
+        parent_of = dict(Product.objects.filter(parent__isnull=False).values_list("id", "parent_id"))
+        records: dict[int, list[tuple]] = defaultdict(list)
+        for product_id, price, currency, num, allocated in StockRecord.objects.values_list(
+            "product_id", "price", "price_currency", "num_in_stock", "num_allocated"
+        ):
+            records[parent_of.get(product_id, product_id)].append((price, currency, num, allocated))
+        categories: dict[int, str] = {}
+        for product_id, name in ProductCategory.objects.order_by("pk").values_list("product_id", "category__name"):
+            categories.setdefault(product_id, name)
+        images: dict[int, str] = {}
+        for product_id, original in ProductImage.objects.order_by("display_order", "pk").values_list(
+            "product_id", "original"
+        ):
+            images.setdefault(product_id, original)
+        url_pattern = reverse("catalogue:detail", kwargs={"product_slug": "__slug__", "pk": 987654321})
+        catalogue = []
+        for pk, title, description, slug in rows:
+            offers = records.get(pk, [])
+            priced = [offer for offer in offers if offer[0] is not None]
+            cheapest = min(priced, key=lambda offer: offer[0]) if priced else None
+            tracked = [offer for offer in offers if offer[2] is not None]
+            stock = sum(max(num - (allocated or 0), 0) for _, _, num, allocated in tracked) if tracked else None
+            image = images.get(pk)
+            catalogue.append(
+                ProductInfo(
+                    id=str(pk),
+                    title=title,
+                    url=url_pattern.replace("__slug__", slug).replace("987654321", str(pk)),
+                    price=cheapest[0] if cheapest else None,
+                    currency=cheapest[1] if cheapest else "",
+                    in_stock=bool(offers) and (stock is None or stock > 0),
+                    stock=stock,
+                    description=strip_tags(description or "").strip(),
+                    image_url=default_storage.url(image) if image else "",
+                    category=categories.get(pk, ""),
+                )
+            )
+        return catalogue
+
+    def format_price(self, amount: Decimal, currency: str) -> str:
+        from oscar.templatetags.currency_filters import currency as oscar_currency
+
+        return oscar_currency(amount, currency or None) or super().format_price(amount, currency)
+
     def _info(self, product: Any) -> ProductInfo:
         records = list(product.stockrecords.all())
         if not records and product.is_parent:
@@ -78,7 +157,11 @@ class OscarShop(ShopAdapter):
         if user is None or not user.is_authenticated:
             return []
         Order = get_model("order", "Order")
-        orders = Order.objects.filter(user=user).prefetch_related("lines").order_by("-date_placed")[:limit]
+        orders = (
+            Order.objects.filter(user=user)
+            .prefetch_related("lines", "shipping_events")
+            .order_by("-date_placed")[:limit]
+        )
         return [self._order(order, owner_view=True) for order in orders]
 
     def order_lookup(self, number: str, email: str) -> OrderInfo | None:
@@ -87,7 +170,9 @@ class OscarShop(ShopAdapter):
             return None
         Order = get_model("order", "Order")
         # Only guest orders: an order placed from an account is shown to that account, signed in.
-        order = Order.objects.filter(number=number, user__isnull=True).prefetch_related("lines").first()
+        order = (
+            Order.objects.filter(number=number, user__isnull=True).prefetch_related("lines", "shipping_events").first()
+        )
         if order is None or (order.guest_email or "").strip().casefold() != email.casefold():
             return None
         return self._order(order, owner_view=False)
@@ -108,6 +193,9 @@ class OscarShop(ShopAdapter):
             lines=[OrderLine(title=line.title, quantity=line.quantity) for line in order.lines.all()],
             url=url,
             shipping_method=order.shipping_method or "",
+            tracking=[event.notes.strip() for event in order.shipping_events.all() if (event.notes or "").strip()],
+            # The shop's own pipeline (OSCAR_ORDER_STATUS_PIPELINE) says whether cancelling is a next step.
+            can_cancel=any("cancel" in status.lower() for status in order.available_statuses()),
         )
 
     def policies(self) -> list[Policy]:
@@ -128,7 +216,8 @@ class OscarShop(ShopAdapter):
         if kind == "products":
             return self._products()
         if kind == "orders":
-            return get_model("order", "Order").objects.select_related("user").prefetch_related("lines")
+            orders = get_model("order", "Order").objects.select_related("user")
+            return orders.prefetch_related("lines", "shipping_events")
         if kind == "customers":
             from django.contrib.auth import get_user_model
 

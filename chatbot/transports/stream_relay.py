@@ -102,7 +102,7 @@ def _fail_row(message: Message, code: str) -> None:
     )
 
 
-def _turn_for(reply: Message, ui_language: str) -> Turn | None:
+def _turn_for(reply: Message, ui_language: str, page: str = "") -> Turn | None:
     conversation = reply.conversation
     question = (
         conversation.messages.filter(role=Message.Role.USER, id__lt=reply.id).order_by("-id").first()
@@ -116,12 +116,13 @@ def _turn_for(reply: Message, ui_language: str) -> Turn | None:
         visitor=visitor_for(conversation),
         language=answer_language(question.text),
         ui_language=ui_language,
+        page=page,
     )
 
 
-def write_reply(reply: Message, ui_language: str = "en") -> dict[str, Any]:
+def write_reply(reply: Message, ui_language: str = "en", page: str = "") -> dict[str, Any]:
     """Run the provider for a streaming ``reply`` and write it into Stream; returns counters for the log."""
-    turn = _turn_for(reply, ui_language)
+    turn = _turn_for(reply, ui_language, page)
     if turn is None:
         _fail_row(reply, "no_question")
         return {"partial_updates": 0, "status": "error"}
@@ -241,7 +242,7 @@ def sweep_stale_replies() -> int:
 
 
 @task()
-def stream_reply(message_id: str, ui_language: str = "en") -> None:
+def stream_reply(message_id: str, ui_language: str = "en", page: str = "") -> None:
     """Background task: write assistant message ``message_id`` (a reply or a notice) into Stream."""
     sweep_stale_replies()
     message = (
@@ -253,7 +254,7 @@ def stream_reply(message_id: str, ui_language: str = "en") -> None:
         return
     with translation.override(ui_language):
         if message.status == Message.Status.STREAMING:
-            outcome = write_reply(message, ui_language)
+            outcome = write_reply(message, ui_language, page)
             logger.info("Stream reply %s: %s", message_id, outcome)
         elif not message.external_id:
             post_finished(message)

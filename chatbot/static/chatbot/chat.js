@@ -25,6 +25,15 @@
     return node;
   }
 
+  // The storefront page the visitor asks from: the assistant reads "this one" as its product.
+  function pagePath() {
+    return location.pathname + location.search;
+  }
+
+  function capitalised(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
+  }
+
   function icon(name) {
     var svg = doc.createElementNS(SVG_NS, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
@@ -152,7 +161,7 @@
         return request("GET", endpoints.messages).then(function (res) { return res.json(); });
       },
       send: function (text, handlers, signal) {
-        return request("POST", endpoints.messages, { text: text }, signal).then(function (res) {
+        return request("POST", endpoints.messages, { text: text, page: pagePath() }, signal).then(function (res) {
           if ((res.headers.get("Content-Type") || "").indexOf("text/event-stream") < 0 || !res.body) {
             throw wireError("bad_response", res.status);
           }
@@ -502,7 +511,7 @@
         info.appendChild(el("span", "card-title", p.title || ""));
         var meta = el("span", "card-meta");
         if (p.price) meta.appendChild(el("span", "price", p.price));
-        meta.appendChild(el("span", p.in_stock ? "stock in" : "stock out", p.in_stock ? S.inStock : S.outOfStock));
+        meta.appendChild(el("span", p.in_stock ? "stock in" : "stock out", capitalised(p.availability) || (p.in_stock ? S.inStock : S.outOfStock)));
         info.appendChild(meta);
         inner.appendChild(info);
         item.appendChild(inner);

@@ -32,6 +32,11 @@ function wireError(code, status, message, retryAfter) {
   return e;
 }
 
+// The storefront page the visitor asks from: the assistant reads "this one" as its product.
+function pagePath() {
+  return typeof location !== "undefined" ? location.pathname + location.search : "";
+}
+
 function abortError() {
   var e = new Error("aborted");
   e.name = "AbortError";
@@ -300,7 +305,7 @@ export function createStreamTransport(config, api, deps) {
       // Listen before posting: the reply's first events can arrive before the POST answers.
       var reply = follow(handlers, signal);
       active = reply;
-      return post(endpoints.streamMessage, { text: text }).then(function (data) {
+      return post(endpoints.streamMessage, { text: text, page: pagePath() }).then(function (data) {
         handlers.message({ id: data.messageId, role: "user", text: text, created: new Date().toISOString() });
         if (!data.replyId) {
           // With staff: nothing answers now; staff replies arrive with the history.
