@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "STOP_POLL_INTERVAL": 0.25,
     # Seconds between the local assistant's chunks, so it reads like a model typing; 0 in tests.
     "LOCAL_STREAM_DELAY": 0.02,
+    "LOCAL_LEXICON": "",
     # Widget
     "WIDGET": {
         "label": "",
@@ -156,6 +157,7 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "CHATBOT_SITE_URL": ("SITE_URL", str),
     "CHATBOT_RETENTION_DAYS": ("RETENTION_DAYS", int),
     "CHATBOT_LOCAL_STREAM_DELAY": ("LOCAL_STREAM_DELAY", float),
+    "CHATBOT_LOCAL_LEXICON": ("LOCAL_LEXICON", str),
 }
 
 

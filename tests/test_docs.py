@@ -67,6 +67,8 @@ MEANINGS: dict[str, str] = {
     "`h`, `d`); `off` disables them. Counters live in Django's default cache.",
     "STOP_POLL_INTERVAL": "Seconds between a process's looks for stop requests that reached another server.",
     "LOCAL_STREAM_DELAY": "Seconds between the local assistant's chunks, so it reads like typing (0 in tests).",
+    "LOCAL_LEXICON": "Path of a file of the shop's own product words for the local assistant, in the format of "
+    "`chatbot/providers/local/lexicon.txt` (synonyms, Chinese names); its lines win over the built-in ones.",
     "WIDGET": "The widget's look and wording; keys below.",
     "STAFF_EMAILS": "Who is emailed when a visitor asks for a human (comma-separated in the environment).",
     "BUSINESS_HOURS": 'When staff answer, e.g. `{"timezone": "Europe/London", "days": {"mon": ["09:00", '

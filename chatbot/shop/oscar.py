@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,16 @@ _TOPICS = [
     ("payment", re.compile(r"pay|billing|支付|付款", re.I)),
     ("privacy", re.compile(r"privacy|cookie|隐私", re.I)),
 ]
+
+
+_BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|div|tr|section)>|<br\s*/?>", re.I)
+
+
+def _paragraphs(html: str) -> str:
+    """A page's text with one blank line between paragraphs and headings, so answers can quote one."""
+    text = unescape(strip_tags(_BLOCK_END.sub("\n\n", html)))
+    paragraphs = (" ".join(block.split()) for block in re.split(r"\n\s*\n", text))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 class OscarShop(ShopAdapter):
@@ -204,7 +215,7 @@ class OscarShop(ShopAdapter):
         result = []
         for page in pages.order_by("url"):
             topic = next((name for name, pattern in _TOPICS if pattern.search(f"{page.url} {page.title}")), "other")
-            result.append(Policy(topic=topic, title=page.title, text=strip_tags(page.content).strip(), url=page.url))
+            result.append(Policy(topic=topic, title=page.title, text=_paragraphs(page.content), url=page.url))
         return result
 
     def shop_name(self) -> str:

@@ -50,9 +50,14 @@ original delivery charge is refunded if you return the whole order.</p>
 <p>If an item arrives damaged or develops a fault within 12 months, contact us with your order number
 and a photo and we will repair, replace or refund it. This does not affect your statutory rights.</p>
 <p>For hygiene reasons, opened food and tea cannot be returned unless faulty.</p>
+<h2>Cancelling an order</h2>
+<p>You can cancel an order until it has been dispatched: while it is Pending or Being processed, ask us in
+the chat or by email and we cancel it and refund you in full. Once an order has shipped it can no longer
+be cancelled, but you can return it for free within 30 days.</p>
 <h2>中文摘要</h2>
 <p>收货后30天内可退货，商品须未使用且保持原包装；英国境内退货免费，可在账户的订单记录中申请免费退货标签。
-退款在收到退货后5个工作日内原路退回。已开封的茶叶和食品除质量问题外不予退货。</p>
+退款在收到退货后5个工作日内原路退回。已开封的茶叶和食品除质量问题外不予退货。
+订单发货前可以取消并全额退款；发货后无法取消，但可在30天内免费退货。</p>
 """),
     DemoPolicy("/payment/", "Payment", """
 <h2>How you can pay</h2>

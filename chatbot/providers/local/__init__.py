@@ -1,0 +1,369 @@
+"""The local assistant: answers from the shop's own catalogue, orders and policy pages, with no network.
+
+It understands the question before it searches (:mod:`.question`: intent, price limits, sizes, "this
+one", "cheaper"), finds products in an in-memory index of the catalogue (:mod:`.catalogue`), answers from
+the sentence that holds a fact (:mod:`.facts`, :mod:`.policies`), and streams a short markdown answer
+in small chunks the way a language model would. Its own words come from the gettext catalogues.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from chatbot.exceptions import ShopError
+from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, ProviderEvent, Suggestions
+from chatbot.providers.local import orders, policies, products
+from chatbot.providers.local.catalogue import Catalogue, Entry, catalogue_for
+from chatbot.providers.local.products import Answer
+from chatbot.providers.local.question import (
+    COMPARE_SPLIT,
+    GREETING,
+    THANKS,
+    Question,
+    is_order_question,
+    parse,
+    policy_topic,
+)
+from chatbot.providers.local.words import Term, load_lexicon
+from chatbot.shop.base import Policy
+
+logger = logging.getLogger(__name__)
+_CHUNK = re.compile(r"\S+\s*|\s+")
+
+
+class LocalProvider(Provider):
+    """The embedded default provider; reads the shop through its adapter only."""
+
+    name = "local"
+
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        lang = "zh-hans" if request.language.startswith("zh") else "en"
+        with translation.override(lang):
+            answer = self.answer(request, lang)
+            cards = [request.shop.card(product) for product in answer.products]
+        if answer.subject is not None:
+            request.state["subject"] = answer.subject
+        if cards:
+            yield Products(cards)
+        if answer.suggestions:
+            yield Suggestions(answer.suggestions)
+        delay = float(self.options.LOCAL_STREAM_DELAY)
+        for index, piece in enumerate(_chunks(answer.text, lang)):
+            if delay and index:
+                time.sleep(delay)
+            yield Delta(piece)
+        yield Done()
+
+    def answer(self, request: ChatRequest, lang: str) -> Answer:
+        text = request.text.strip()
+        try:
+            if GREETING.match(text):
+                shop_name = request.shop.shop_name() or self.options.SHOP_NAME or _("our shop")
+                return Answer(
+                    _("Hello! I'm the %(shop)s assistant. I can help with products, prices, stock, shipping, "
+                      "returns and your orders.") % {"shop": shop_name},
+                    suggestions=_starters(),
+                )
+            if THANKS.match(text):
+                return Answer(_("You're welcome! Is there anything else I can help with?"))
+            lexicon = load_lexicon(self.options.LOCAL_LEXICON)
+            if is_order_question(text):
+                return Answer(orders.answer(request, text, self._cancel_policy(request, lexicon, lang)))
+            topic = policy_topic(text)
+            if topic is not None:
+                return self._policy(request, text, topic, lexicon, lang)
+            if request.shop.name == "none":
+                return Answer(_("I can't look up products in this shop. A member of our team can help: just ask "
+                                "to talk to a human."))
+            return ProductQuestion(request, catalogue_for(request.shop, lexicon, text), lang).answer()
+        except ShopError:
+            raise
+        except Exception as exc:
+            logger.exception("The local assistant could not answer")
+            raise ShopError(f"{type(exc).__name__} in the shop adapter") from exc
+
+    def _policy(self, request: ChatRequest, text: str, topic: str, lexicon, lang: str) -> Answer:
+        pages = request.shop.policies()
+        ordered = sorted(pages, key=lambda p: p.topic != topic)
+        for page in ordered:
+            found = policies.answer(text, page, lexicon, chinese=lang == "zh-hans")
+            if found:
+                more = policies.more_link(page)
+                return Answer(found + (f"\n\n{more}" if more else ""))
+            if page.topic == topic:
+                break
+        topic_page = next((p for p in pages if p.topic == topic), None)
+        if topic_page is None:
+            return Answer(_("I don't have that policy to hand. A member of our team can tell you: just ask to talk "
+                            "to a human."))
+        return Answer(_("I couldn't find that on our %(title)s page.") % {"title": topic_page.title}
+                      + "\n\n" + policies.more_link(topic_page))
+
+    def _cancel_policy(self, request: ChatRequest, lexicon, lang: str) -> str:
+        page: Policy | None = next((p for p in request.shop.policies() if p.topic == "returns"), None)
+        if page is None:
+            return ""
+        question = "取消订单" if lang == "zh-hans" else "cancel an order until it has been dispatched"
+        return policies.answer(question, page, lexicon, chinese=lang == "zh-hans") or ""
+
+
+class ProductQuestion:
+    """One question about products, answered against the catalogue index."""
+
+    def __init__(self, request: ChatRequest, catalogue: Catalogue, lang: str):
+        self.request = request
+        self.shop = request.shop
+        self.catalogue = catalogue
+        self.lang = lang
+        self.question: Question = parse(request.text, lang, catalogue.terms(request.text), catalogue.lexicon.ignore)
+        self.previous = request.state.get("subject") or None
+
+    # -- what "this" and "it" mean ---------------------------------------------------------------------
+
+    def page_entry(self) -> Entry | None:
+        product = self.request.page_product
+        if product is None:
+            return None
+        return self.catalogue.get(product.id) or Catalogue([product], self.catalogue.lexicon).get(product.id)
+
+    def previous_entries(self) -> list[Entry]:
+        ids = (self.previous or {}).get("products") or []
+        return [e for e in (self.catalogue.get(str(i)) for i in ids) if e is not None]
+
+    def focus(self) -> Entry | None:
+        """The one product the question is about when it names none: the page's, or the last one."""
+        q = self.question
+        things = [t for t in q.terms if t.kind == "thing"]
+        page = self.page_entry()
+        if page is not None and (q.refers or not things) and all(t.concept in page.title | page.category
+                                                                   for t in things):
+            return page
+        previous = self.previous_entries()
+        if len(previous) == 1 and not things:
+            return previous[0]
+        return None
+
+    # -- answering -------------------------------------------------------------------------------------
+
+    def answer(self) -> Answer:
+        q = self.question
+        if q.compare:
+            pair = self.pair()
+            if pair is not None:
+                return products.compare(self.shop, self.catalogue, *pair)
+        focus = self.focus()
+        if focus is not None and not q.existence and not q.has_constraints:
+            properties = [t for t in q.terms if t.concept not in focus.title]
+            if q.asks_stock and not properties or q.asks_price and not properties:
+                return self.stock_and_price(focus)
+            return products.property_answer(self.shop, self.catalogue, focus, q, properties)
+        terms = q.terms
+        if not terms and self.previous and (q.has_constraints or q.more or q.asks_stock or q.size):
+            # "Any cheaper ones?": other products of the same kind as the last answer's.
+            earlier = [Term(*t) for t in self.previous.get("terms", [])]
+            terms = [t for t in earlier if t.kind in ("thing", "cjk")] or earlier
+        if not terms and focus is not None:
+            terms = [t for t in self.catalogue.terms(focus.product.title) if t.kind == "thing"][-1:]
+        if not terms:
+            if q.gift or q.max_price is not None or q.min_price is not None or q.order:
+                return self.browse()
+            return Answer(_("What are you looking for? You can ask about a product, its price or stock, shipping, "
+                            "returns or an order."), suggestions=_starters())
+        match = self.catalogue.search(terms)
+        if match.unknown_things:
+            return Answer(_("Sorry, we don't sell %(what)s.") % {"what": products.names(match.unknown_things)}
+                          + " " + _("Ask me about anything else, or browse the catalogue."))
+        if not match.entries:
+            return Answer(_("I couldn't find any products matching \"%(query)s\". Try other words, browse the "
+                            "catalogue, or ask to talk to a human.") % {"query": products.names(terms)},
+                          suggestions=_starters())
+        entries = match.entries
+        single = self.single(entries, terms)
+        if single is not None:
+            properties = [t for t in terms if t.concept not in single.title]
+            if (q.asks_stock or q.asks_price) and not properties:
+                return self.stock_and_price(single)
+            return products.property_answer(self.shop, self.catalogue, single, q, properties)
+        return self.constrained(entries, terms, match.unmet)
+
+    def single(self, entries: list[Entry], terms: list[Term]) -> Entry | None:
+        """The product a question names outright ("is the hiking boot waterproof?"), if it names one."""
+        q = self.question
+        if q.existence or q.has_constraints or q.people or not (q.yes_no or q.asks_size or q.asks_weight
+                                                                  or q.asks_material or q.asks_price or q.asks_stock):
+            return None
+        top = entries[0]
+        things = [t for t in terms if t.kind in ("thing", "cjk")]
+        if not things or not all(t.concept in top.title or t.concept in top.title_text for t in things):
+            return None
+        best = sum(top.weight(t) for t in terms)
+        rivals = [e for e in entries[1:] if sum(e.weight(t) for t in terms) >= best]
+        return top if not rivals or q.yes_no else None
+
+    def stock_and_price(self, entry: Entry) -> Answer:
+        product = entry.product
+        offer = products.offer(self.shop, product)
+        if self.question.asks_stock and not product.in_stock:
+            text = _("Sorry, the %(product)s is out of stock right now (%(offer)s).")
+        elif self.question.asks_stock:
+            text = _("Yes, the %(product)s is available: %(offer)s.")
+        else:
+            text = _("The %(product)s costs %(offer)s.")
+        answer = Answer(text % {"product": products.link(product), "offer": offer}, [product],
+                        [_("Any cheaper ones?")], products.subject_of([entry], []))
+        return answer
+
+    def pair(self) -> tuple[Entry, Entry] | None:
+        text = re.sub(r"^.*?\b(between|compare|comparing)\b", "", self.request.text, flags=re.I)
+        sides = [s for s in COMPARE_SPLIT.split(text) if s and s.strip()]
+        found: list[Entry] = []
+        for side in sides[-2:] if len(sides) >= 2 else []:
+            terms = parse(side, self.lang, self.catalogue.terms(side), self.catalogue.lexicon.ignore).terms
+            entry = None
+            if terms:
+                match = self.catalogue.search(terms)
+                entry = match.entries[0] if match.entries and not match.unmet else None
+            elif re.search(r"\b(this|it|this one)\b|这", side, re.I):
+                earlier = self.previous_entries()
+                entry = self.page_entry() or (earlier[0] if earlier else None)
+            if entry is not None and all(entry is not other for other in found):
+                found.append(entry)
+        return (found[0], found[1]) if len(found) == 2 else None
+
+    def browse(self) -> Answer:
+        """No kind of product named: gift ideas or anything within a budget, one per category first."""
+        entries = [e for e in self.catalogue.all() if e.product.in_stock]
+        return self.constrained(entries, [], [], spread=True)
+
+    def constrained(self, entries: list[Entry], terms: list[Term], unmet: list[Term], *, spread: bool = False
+                    ) -> Answer:
+        q = self.question
+        what = products.names([t for t in terms if t.kind in ("thing", "cjk", "word")]) or products.names(terms)
+        notes: list[str] = []
+        unmet = [t for t in unmet if t.kind in ("quality", "colour")]
+        if unmet:
+            notes.append(_("None of our %(what)s is %(quality)s.") % {
+                "what": products.names([t for t in terms if t not in unmet]) or _("products"),
+                "quality": products.names(unmet),
+            })
+        if q.people:
+            fitting, stated = products.fits_people(entries, q.people)
+            if not fitting:
+                if stated:
+                    best = max(stated, key=lambda e: e.facts["people"])
+                    text = _("Sorry, we don't have a %(what)s for %(count)d people. The largest we have is the "
+                             "%(product)s, for %(most)d (%(offer)s).") % {
+                        "what": what, "count": q.people, "product": products.link(best.product),
+                        "most": best.facts["people"], "offer": products.offer(self.shop, best.product),
+                    }
+                    return Answer(text, [best.product], [], products.subject_of([best], terms))
+            else:
+                entries = fitting
+        if q.size:
+            sized = [e for e in entries if (products.facts.sizes(e.product.description) or _NO_SIZES).has(q.size)]
+            if not sized:
+                notes.append(_("None of them is listed in size %(size)s.") % {"size": q.size})
+            else:
+                entries = sized
+        low, high = q.min_price, q.max_price
+        if q.relative and self.previous:
+            shown = set(self.previous.get("products") or [])
+            entries = [e for e in entries if e.product.id not in shown]
+            if q.relative == "cheaper" and self.previous.get("low"):
+                high = min(filter(None, [high, _decimal(self.previous["low"])]))
+            elif q.relative == "dearer" and self.previous.get("high"):
+                low = max(filter(None, [low, _decimal(self.previous["high"])]))
+        if low is not None or high is not None:
+            priced = products.within_price(entries, low, high)
+            if not priced:
+                return self.nothing_in_range(entries, terms, what, low, high)
+            entries = priced
+        order = q.order or ("price_asc" if q.relative == "cheaper" else "price_desc" if q.relative == "dearer" else "")
+        if order and order.startswith("price") and (q.relative or spread or len(entries) > 1 and not q.order):
+            entries, _stated = products.order_by(entries, order)
+        elif order:
+            return products.superlative(self.shop, entries, order, terms)
+        if spread:
+            entries = _one_per_category(sorted(entries, key=lambda e: -(e.product.price or 0)))
+        intro = self.intro(len(entries), what, low, high)
+        answer = products.listing(self.shop, entries, " ".join([*notes, intro]), terms)
+        return answer
+
+    def intro(self, count: int, what: str, low, high) -> str:
+        limits = []
+        if high is not None:
+            limits.append(_("under %(price)s") % {"price": self.shop.format_price(high, _currency(self))})
+        if low is not None:
+            limits.append(_("over %(price)s") % {"price": self.shop.format_price(low, _currency(self))})
+        limit = " ".join(limits)
+        if self.question.gift:
+            return _("Some gift ideas %(limit)s:") % {"limit": limit} if limit else _("Some gift ideas:")
+        if count == 1:
+            return _("Here's what I found:")
+        return _("I found %(count)d that match:") % {"count": count}
+
+    def nothing_in_range(self, entries: list[Entry], terms: list[Term], what: str, low, high) -> Answer:
+        if not entries:
+            return Answer(_("That's all we have of those: there is nothing cheaper.") if self.question.relative
+                          else _("I couldn't find any products matching \"%(query)s\".") % {"query": what})
+        ranked, _stated = products.order_by(entries, "price_asc" if high is not None else "price_desc")
+        nearest = ranked[0]
+        limit = self.shop.format_price(high if high is not None else low, _currency(self))
+        if high is not None:
+            text = _("We have no %(what)s under %(limit)s. The cheapest is the %(product)s (%(offer)s).")
+        else:
+            text = _("We have no %(what)s over %(limit)s. The most expensive is the %(product)s (%(offer)s).")
+        if self.question.relative == "cheaper":
+            text = _("These are the cheapest %(what)s we have; nothing cheaper. The cheapest is the %(product)s "
+                     "(%(offer)s).")
+        text = text % {"what": what or _("products"), "limit": limit, "product": products.link(nearest.product),
+                       "offer": products.offer(self.shop, nearest.product)}
+        return Answer(text, [nearest.product], [], products.subject_of([nearest], terms))
+
+
+class _NoSizes:
+    def has(self, size: str) -> bool:
+        return False
+
+
+_NO_SIZES = _NoSizes()
+
+
+def _decimal(value: str):
+    from decimal import Decimal
+
+    return Decimal(value)
+
+
+def _currency(question: ProductQuestion) -> str:
+    return next((e.product.currency for e in question.catalogue.all() if e.product.currency), "")
+
+
+def _one_per_category(entries: list[Entry]) -> list[Entry]:
+    seen: set[str] = set()
+    first: list[Entry] = []
+    rest: list[Entry] = []
+    for entry in entries:
+        (rest if entry.product.category in seen else first).append(entry)
+        seen.add(entry.product.category)
+    return first + rest
+
+
+def _starters() -> list[str]:
+    return [_("What are your shipping options?"), _("How do returns work?"), _("Where is my order?")]
+
+
+def _chunks(answer: str, lang: str) -> Iterator[str]:
+    """Word-sized pieces; a few characters at a time for Chinese, which has no spaces."""
+    for token in _CHUNK.findall(answer):
+        if lang == "zh-hans" and len(token) > 4:
+            for start in range(0, len(token), 3):
+                yield token[start : start + 3]
+        else:
+            yield token

@@ -1,0 +1,203 @@
+"""The local assistant's view of the catalogue: every product as concepts, held in memory per process.
+
+The index is built from ``ShopAdapter.catalogue()`` and built again when ``catalogue_version()``
+changes (prices and stock included), so answers are current and a search costs no database query.
+A shop that cannot list its catalogue is searched through ``search_products`` and the hits are
+ranked the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import process
+
+from chatbot.providers.local.words import Lexicon, Term, cjk_words_of
+from chatbot.shop.base import ProductInfo, ShopAdapter
+
+TITLE, CATEGORY, BODY = 3.0, 2.0, 1.0
+#: Products scoring below this share of the best match are left out: one good product beats a list.
+RELEVANCE_CUT = 0.5
+
+
+@dataclass
+class Entry:
+    product: ProductInfo
+    title: frozenset[str]
+    category: frozenset[str]
+    body: frozenset[str]
+    title_text: str
+    body_text: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def weight(self, term: Term) -> float:
+        """How well this product matches ``term``; the very word in the title beats a synonym."""
+        literal = 0.5 if term.surface and term.surface in self.title_text else 0.0
+        return self._field_weight(term) + literal if self._field_weight(term) else 0.0
+
+    def _field_weight(self, term: Term) -> float:
+        if term.kind == "cjk":
+            return TITLE if term.concept in self.title_text else BODY if term.concept in self.body_text else 0.0
+        if term.concept in self.title:
+            return TITLE
+        if term.concept in self.category:
+            return CATEGORY
+        return BODY if term.concept in self.body else 0.0
+
+
+@dataclass
+class Match:
+    """What a search found: products in order, and what could not be matched."""
+
+    entries: list[Entry]
+    #: Kinds of product the catalogue has nothing of ("wine").
+    unknown_things: list[Term] = field(default_factory=list)
+    #: Words no product has together with the rest ("red" in "red boots").
+    unmet: list[Term] = field(default_factory=list)
+
+
+class Catalogue:
+    def __init__(self, products: Iterable[ProductInfo], lexicon: Lexicon):
+        self.lexicon = lexicon
+        self.entries: dict[str, Entry] = {}
+        self.postings: dict[str, set[str]] = defaultdict(set)
+        self.title_postings: dict[str, set[str]] = defaultdict(set)
+        self.category_postings: dict[str, set[str]] = defaultdict(set)
+        cjk: set[str] = set()
+        for product in products:
+            cjk |= cjk_words_of(f"{product.title} {product.category}")
+            entry = Entry(
+                product=product,
+                title=self._concepts(product.title),
+                category=self._concepts(product.category),
+                body=self._concepts(product.description),
+                title_text=product.title.lower(),
+                body_text=product.description.lower(),
+            )
+            self.entries[product.id] = entry
+            for concept in entry.title | entry.category | entry.body:
+                self.postings[concept].add(product.id)
+            for concept in entry.title:
+                self.title_postings[concept].add(product.id)
+            for concept in entry.category:
+                self.category_postings[concept].add(product.id)
+        self.cjk_words = frozenset(cjk)
+        self.vocabulary = sorted(c for c in self.postings if c.isalpha() and len(c) > 3)
+
+    def _concepts(self, text: str) -> frozenset[str]:
+        found: set[str] = set()
+        for term in self.lexicon.terms(text):
+            found |= self.lexicon.ancestors(term.concept)
+        return frozenset(found)
+
+    def terms(self, text: str) -> list[Term]:
+        return self.lexicon.terms(text, self.cjk_words)
+
+    def known(self, term: Term) -> bool:
+        if term.kind == "cjk":
+            return any(term.concept in e.title_text or term.concept in e.body_text for e in self.entries.values())
+        return term.concept in self.postings
+
+    def correct(self, term: Term) -> Term | None:
+        """A word the catalogue does not have, replaced by its closest catalogue word (typos)."""
+        if term.kind != "word" or len(term.concept) < 4 or not self.vocabulary:
+            return None
+        best = process.extractOne(term.concept, self.vocabulary, score_cutoff=80)
+        if best is None:
+            return None
+        concept = best[0]
+        return Term(concept, self.lexicon.kind(concept), term.surface)
+
+    def broader(self, term: Term) -> list[Term]:
+        """A kind of product the shop has no word for, as the broader concepts it does have: a "rain
+        jacket" is a jacket that is waterproof."""
+        parents = [p for p in self.lexicon.parents.get(term.concept, ()) if p in self.postings]
+        if term.kind != "thing" or not parents:
+            return [term]
+        return [Term(p, self.lexicon.kind(p), term.surface) for p in parents]
+
+    def _ids_for(self, term: Term) -> set[str]:
+        if term.kind == "cjk":
+            return {pid for pid, e in self.entries.items() if e.weight(term)}
+        if term.kind == "thing":
+            # "boots" means products that are boots, not trousers whose description mentions boots.
+            for postings in (self.title_postings, self.category_postings):
+                if postings.get(term.concept):
+                    return set(postings[term.concept])
+        return set(self.postings.get(term.concept, ()))
+
+    def search(self, terms: list[Term]) -> Match:
+        """Products matching every term, best first; relaxed to the kinds of product asked for when
+        nothing matches every word."""
+        terms = [self.correct(t) or t if not self.known(t) else t for t in terms]
+        terms = [b for t in terms for b in ([t] if self.known(t) else self.broader(t))]
+        unknown_things = [t for t in terms if t.kind == "thing" and not self.known(t)]
+        if unknown_things or not terms:
+            return Match([], unknown_things=unknown_things)
+        sets = [self._ids_for(t) for t in terms]
+        ids = set.intersection(*sets) if sets else set()
+        unmet: list[Term] = []
+        if not ids:
+            things = [(t, s) for t, s in zip(terms, sets, strict=True) if t.kind == "thing"]
+            if things:
+                ids = set.intersection(*(s for _, s in things))
+                unmet = [t for t in terms if t.kind != "thing"]
+            else:
+                # No kind of product named: the products matching the most words.
+                counts: dict[str, int] = defaultdict(int)
+                for s in sets:
+                    for pid in s:
+                        counts[pid] += 1
+                best = max(counts.values(), default=0)
+                ids = {pid for pid, n in counts.items() if n == best and best > 0}
+                unmet = [t for t, s in zip(terms, sets, strict=True) if not (s & ids)]
+        ranked = self.rank([self.entries[pid] for pid in ids], terms)
+        return Match(ranked, unmet=unmet)
+
+    def rank(self, entries: list[Entry], terms: list[Term]) -> list[Entry]:
+        scored = [(sum(e.weight(t) for t in terms), e) for e in entries]
+        if not scored:
+            return []
+        top = max(score for score, _ in scored)
+        kept = [(s, e) for s, e in scored if s >= top * RELEVANCE_CUT]
+        kept.sort(key=lambda se: (-se[0], not se[1].product.in_stock, _pk(se[1].product.id)))
+        return [e for _, e in kept]
+
+    def get(self, product_id: str) -> Entry | None:
+        return self.entries.get(product_id)
+
+    def all(self) -> list[Entry]:
+        return list(self.entries.values())
+
+
+def _pk(product_id: str) -> tuple[int, str]:
+    return (int(product_id), "") if product_id.isdigit() else (0, product_id)
+
+
+_lock = threading.Lock()
+_cached: dict[str, tuple[Any, Catalogue]] = {}
+
+
+def catalogue_for(shop: ShopAdapter, lexicon: Lexicon, query: str = "") -> Catalogue:
+    """The shop's catalogue index, built again when its version changes (one query to check)."""
+    key = f"{type(shop).__module__}.{type(shop).__qualname__}:{id(lexicon)}"
+    version = shop.catalogue_version()
+    cached = _cached.get(key)
+    if cached is not None and version is not None and cached[0] == version:
+        return cached[1]
+    with _lock:
+        cached = _cached.get(key)
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
+        products = shop.catalogue()
+        if products is None:
+            # No catalogue listing: index what the shop's own search finds for this question.
+            return Catalogue(shop.search_products(query, limit=50) if query.strip() else [], lexicon)
+        index = Catalogue(products, lexicon)
+        if version is not None:
+            _cached[key] = (version, index)
+        return index

@@ -1,0 +1,169 @@
+"""Facts inside a product description: the sentence that answers a question, sizes, weight, warmth.
+
+Descriptions are written for people ("Rated to -10 °C comfort", "UK sizes 4-12", "附带盖子"); these
+helpers find the sentence that holds a fact and read the few numbers shoppers compare products on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chatbot.providers.local.words import Lexicon
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\u3400-\u9fff])|(?<=[。！？])")
+_NEGATION = re.compile(r"\b(not|no|never|without|isn't|aren't|doesn't|don't)\b|不|没有|非|无", re.I)
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "single": 1, "solo": 1, "double": 2,
+    "一": 1, "单": 1, "二": 2, "两": 2, "双": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+}
+_WEIGHT = re.compile(r"(\d+(?:[.,]\d+)?)\s*(kg|g)\b(?!sm)|(\d+(?:\.\d+)?)\s*(千克|公斤|克)", re.I)
+_RATING = re.compile(r"(?:rated to|comfort(?: rating)?(?: of)?)\s*(-?\d+)\s*°\s*c|(-?\d+)\s*°\s*c\s*comfort", re.I)
+_PEOPLE = re.compile(
+    r"\b(\d+|one|two|three|four|five|six|single|solo|double)[- ](?:person|man|people|berth)\b"
+    r"|\bserves\s+(\d+|one|two|three|four|five|six)\s+(?:people|persons)\b|([一二两三四五六\d])人",
+    re.I,
+)
+_SIZE_RANGE = re.compile(
+    r"(?:sizes?|码|尺码)\s*(?:uk\s*)?(\d+(?:\.5)?)\s*(?:-|–|to|至|到)\s*(\d+(?:\.5)?)"
+    r"|英码\s*(\d+)\s*(?:-|至|到)\s*(\d+)",
+    re.I,
+)
+_LETTER_SIZES = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL")
+_LETTER_RANGE = re.compile(
+    r"(?<![A-Za-z])(XXS|XS|S|M|L|XL|XXL|XXXL)\s*(?:-|–|to|至)\s*(XXS|XS|S|M|L|XL|XXL|XXXL)(?![A-Za-z])"
+)
+_VOLUME = re.compile(r"(\d+(?:\.\d+)?)\s*(ml|l|litres?|liters?|毫升|升)\b", re.I)
+_HOURS = re.compile(r"(\d+)\s*(?:hours|小时)", re.I)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def number(word: str) -> int | None:
+    word = word.lower()
+    if word.isdigit():
+        return int(word)
+    return _NUMBER_WORDS.get(word)
+
+
+def weight_grams(text: str) -> float | None:
+    match = _WEIGHT.search(text)
+    if not match:
+        return None
+    value = float((match.group(1) or match.group(3)).replace(",", "."))
+    unit = (match.group(2) or match.group(4)).lower()
+    return value * 1000 if unit in ("kg", "千克", "公斤") else value
+
+
+def rating_celsius(text: str) -> int | None:
+    match = _RATING.search(text)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def people(text: str) -> int | None:
+    match = _PEOPLE.search(text)
+    if not match:
+        return None
+    return number(next(g for g in match.groups() if g))
+
+
+def volume_ml(text: str) -> float | None:
+    match = _VOLUME.search(text)
+    if not match:
+        return None
+    value, unit = float(match.group(1)), match.group(2).lower()
+    return value if unit in ("ml", "毫升") else value * 1000
+
+
+def hours(text: str) -> int | None:
+    found = [int(h) for h in _HOURS.findall(text)]
+    return max(found) if found else None
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The sizes a description gives: a numeric range (UK shoe sizes, waist inches) and/or letters."""
+
+    low: float | None = None
+    high: float | None = None
+    letters: tuple[str, ...] = ()
+    sentence: str = ""
+
+    def has(self, size: str) -> bool | None:
+        size = size.upper().strip()
+        if size in _LETTER_SIZES:
+            return size in self.letters if self.letters else None
+        try:
+            value = float(size)
+        except ValueError:
+            return None
+        if self.low is None or self.high is None:
+            return None
+        return self.low <= value <= self.high
+
+
+def sizes(text: str) -> Sizes | None:
+    for sentence in sentences(text):
+        numbers = [(float(a or c), float(b or d)) for a, b, c, d in _SIZE_RANGE.findall(sentence)]
+        letters = _LETTER_RANGE.search(sentence)
+        if not numbers and not letters and not re.search(r"\bsizes?\s+[SML]\b.*\(", sentence, re.I):
+            continue
+        if not numbers:
+            numbers = [(float(a), float(b)) for a, b in re.findall(r"(\d+)\s*-\s*(\d+)", sentence)]
+        letter_run: tuple[str, ...] = ()
+        if letters:
+            start, end = _LETTER_SIZES.index(letters.group(1)), _LETTER_SIZES.index(letters.group(2))
+            letter_run = _LETTER_SIZES[start : end + 1]
+        low = min((a for a, _ in numbers), default=None)
+        high = max((b for _, b in numbers), default=None)
+        return Sizes(low, high, letter_run, sentence)
+    return None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The sentence of a description that speaks of a property, and whether it says yes or no."""
+
+    sentence: str
+    #: True: the sentence says it has the property; False: it says it has not; None: only related
+    #: (water-resistant when asked about waterproof).
+    answer: bool | None
+
+
+#: Properties a sentence may hold only in part: asked the first, finding only the second.
+PARTIAL = {"waterproof": "water resistant"}
+
+
+def find(description: str, concepts: list[str], lexicon: Lexicon, surfaces: list[str]) -> Finding | None:
+    """The sentence of ``description`` about ``concepts`` (or naming one of ``surfaces``)."""
+    candidates = sentences(description)
+    for concept, surface in zip(concepts, surfaces, strict=False):
+        for wanted, answer in ((concept, True), (PARTIAL.get(concept), None)):
+            if wanted is None:
+                continue
+            for sentence in candidates:
+                found = _mentions(sentence, wanted, lexicon)
+                if not found and answer is True and surface and surface.lower() in sentence.lower():
+                    found = surface
+                if found:
+                    said = answer
+                    if said is True and _negated(sentence, found):
+                        said = False
+                    return Finding(sentence, said)
+    return None
+
+
+def _mentions(sentence: str, concept: str, lexicon: Lexicon) -> str:
+    for term in lexicon.terms(sentence):
+        if concept in lexicon.ancestors(term.concept):
+            return term.surface
+    return ""
+
+
+def _negated(sentence: str, surface: str) -> bool:
+    lowered = sentence.lower()
+    at = lowered.find(surface.lower())
+    before = lowered[max(0, at - 12) : at] if at >= 0 else lowered
+    return bool(_NEGATION.search(before))

@@ -1,0 +1,174 @@
+"""Policy answers: the sentence of the shop's page that answers the question, not the page.
+
+Pages are cut into sections (headings) and sentences. Each sentence is scored on the question's words,
+rarer words counting more, with its section's heading as context; an amount of money counts when the
+question asks how much, a number of days when it asks how long. A Chinese question is answered from the
+page's Chinese summary where it has one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from chatbot.providers.local.words import Lexicon, cjk_words_of, has_cjk, stem
+from chatbot.shop.base import Policy
+
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z£0-9])|(?<=[。！？；])")
+_CLAUSES = re.compile(r",\s+(?:and\s+)?|\s+and\s+(?=£|\d)|，")
+_MONEY = re.compile(r"[£$€¥]\s?\d|\d+\s?(?:pounds|镑)")
+_DURATION = re.compile(
+    r"\d+\s*(?:-\s*\d+\s*)?(?:working )?(?:days?|hours?|weeks?|months?|years?)|\d+\s*(?:个)?(?:工作日|天|小时|个月|年)"
+    r"|next (?:working )?day|次日",
+    re.I,
+)
+_ASKS_MONEY = re.compile(r"\bhow much\b|\bcost|\bprice|\bfee|\bcharge|\bfree\b|多少钱|运费|费用|收费|免费|价格", re.I)
+_ASKS_TIME = re.compile(
+    r"\bhow long\b|\bwhen\b|\bhow soon\b|\bhow quickly\b|\bdays?\b|\bwait\b|多久|多长时间|几天|什么时候", re.I
+)
+_NEGATIVE = re.compile(r"\b(cannot|can't|not|no|never|unless)\b|不|无法|除", re.I)
+_CONDITIONAL = re.compile(
+    r"\b(only|must|unless|except|if|when|over|under|within|before|after)\b|须|必须|仅|除|满|前", re.I
+)
+_ASKS_YES_NO = re.compile(r"^\s*(can|could|do|does|is|are|will|may)\b|吗[？?]?\s*$|能不能|可以.*吗|是否", re.I)
+_GENERIC = frozenset(
+    ["a", "an", "and", "the", "to", "of", "for", "in", "on", "is", "are", "be", "we", "you", "your", "our", "it",
+     "can", "with", "by", "or", "at"]
+)
+
+
+@dataclass
+class Sentence:
+    text: str
+    heading: str
+    chinese: bool
+
+
+def parse(policy: Policy) -> list[Sentence]:
+    """The page's sentences with their section headings; those after a "中文" heading are Chinese."""
+    result: list[Sentence] = []
+    heading, chinese = "", False
+    for paragraph in _PARAGRAPHS.split(policy.text):
+        paragraph = " ".join(paragraph.split())
+        if not paragraph:
+            continue
+        if len(paragraph) < 40 and not re.search(r"[.。!?！？]$", paragraph):
+            heading = paragraph
+            chinese = "中文" in paragraph
+            continue
+        for sentence in _SENTENCES.split(paragraph):
+            if sentence.strip():
+                result.append(Sentence(sentence.strip(), heading, chinese or _mostly_chinese(sentence)))
+    return result
+
+
+def _mostly_chinese(text: str) -> bool:
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    return cjk > len(text) / 3
+
+
+def _words(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
+    found = set()
+    for term in lexicon.terms(text, cjk):
+        found |= lexicon.ancestors(term.concept)
+    lowered = text.lower()
+    for piece in cjk:
+        if piece in lowered:
+            found.add(piece)
+    return {w for w in found if w not in _GENERIC}
+
+
+def _bag(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
+    """The concepts of ``text`` and its plain English words."""
+    return _words(text, lexicon, cjk) | {stem(w) for w in re.findall(r"[a-z]+", text.lower())}
+
+
+def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> str | None:
+    """The best sentence or two of ``policy`` for ``question``, marked up; None when nothing matches."""
+    sentences = parse(policy)
+    pool = [s for s in sentences if s.chinese == chinese] or sentences
+    cjk = frozenset(cjk_words_of(" ".join(s.text for s in pool))) if has_cjk(question) else frozenset()
+    asked = _bag(question, lexicon, cjk) - _GENERIC
+    if not pool:
+        return None
+    bags = [_bag(s.text, lexicon, cjk) for s in pool]
+    heads = [_bag(s.heading, lexicon, cjk) for s in pool]
+    frequency = {w: sum(1 for bag in bags if w in bag) for w in asked}
+    wants_money, wants_time = bool(_ASKS_MONEY.search(question)), bool(_ASKS_TIME.search(question))
+    scores = []
+    for index, (sentence, bag, head) in enumerate(zip(pool, bags, heads, strict=True)):
+        score = sum(_weight(w, lexicon) / math.sqrt(frequency[w]) for w in asked & bag if frequency[w])
+        score += 0.5 * sum(1 / math.sqrt(frequency[w] or 1) for w in asked & head)
+        if wants_money and _MONEY.search(sentence.text):
+            score += 1.5
+        if wants_time and _DURATION.search(sentence.text):
+            score += 1
+        scores.append((score, -index))
+    best_score, best_neg = max(scores)
+    if best_score <= 0:
+        return None
+    best = -best_neg
+    chosen = [best]
+    # "It is free on orders over £50" needs the sentence before it to say what "it" is.
+    if best > 0 and re.match(r"(it|they|this|these|that)\b", pool[best].text, re.I) and (
+        pool[best - 1].heading == pool[best].heading
+    ):
+        chosen.insert(0, best - 1)
+    # The next sentence of the same paragraph, when it speaks to the question too.
+    following = best + 1
+    if following < len(pool) and scores[following][0] >= best_score * 0.6 and pool[following].heading == pool[
+        best
+    ].heading:
+        chosen.append(following)
+    marked = wants_money or wants_time
+    text = " ".join(_highlight(pool[i].text, asked, lexicon, cjk) if marked and i == best else pool[i].text
+                    for i in chosen)
+    lead = _yes_no(question, pool[best].text, _names_something(question, pool[best].text, lexicon))
+    return f"{lead} {text}".strip() if lead else text
+
+
+def _weight(word: str, lexicon: Lexicon) -> float:
+    # A destination decides a delivery question: "to the USA" picks the rest-of-the-world price.
+    return 2.0 if lexicon.kind(word) == "place" else 1.0
+
+
+def _highlight(sentence: str, asked: set[str], lexicon: Lexicon, cjk: frozenset[str]) -> str:
+    """Bold the clause of a long sentence that answers: "… and **£19.95 to the rest of the world**"."""
+    clauses = [c for c in _CLAUSES.split(sentence) if c.strip()]
+    if len(clauses) < 2:
+        return sentence
+    hits = [
+        sum(_weight(w, lexicon) for w in asked & _bag(c, lexicon, cjk)) if _MONEY.search(c) or _DURATION.search(c)
+        else 0
+        for c in clauses
+    ]
+    top = max(hits)
+    if top == 0 or hits.count(top) > 1:
+        return sentence
+    clause = clauses[hits.index(top)].strip().rstrip(".。")
+    return sentence.replace(clause, f"**{clause}**", 1)
+
+
+def _names_something(question: str, sentence: str, lexicon: Lexicon) -> bool:
+    """Whether the sentence names what the question asks about (its very word, not only a synonym)."""
+    lowered = sentence.lower()
+    words = [t.surface for t in lexicon.terms(question) if t.kind not in ("word",) or len(t.surface) > 3]
+    return any(w and w.lower() in lowered for w in words if w.lower() not in _GENERIC)
+
+
+def _yes_no(question: str, sentence: str, names_it: bool) -> str:
+    if not _ASKS_YES_NO.search(question):
+        return ""
+    if _NEGATIVE.search(sentence):
+        return _("No:") if not _CONDITIONAL.search(sentence) or re.search(r"cannot|can't|不能|不予", sentence) else ""
+    return "" if _CONDITIONAL.search(sentence) or not names_it else _("Yes:")
+
+
+def more_link(policy: Policy) -> str:
+    if not policy.url:
+        return ""
+    return _("[Read the full %(title)s page](%(url)s)") % {"title": policy.title, "url": policy.url}
