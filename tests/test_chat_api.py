@@ -20,7 +20,7 @@ def test_product_question_streams_an_answer_with_real_products(chat, catalogue):
     assert question["role"] == "user" and question["text"] == "Do you have any running shoes?"
     text = reply_text(events)
     assert "Trail Running Shoes" in text
-    assert "GBP 89.00" in text
+    assert "£89.00" in text
     done = events[-1][1]
     assert done["role"] == "assistant" and done["status"] == "done" and done["text"] == text
     assert done["products"][0]["title"] == "Trail Running Shoes"

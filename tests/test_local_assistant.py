@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -190,6 +191,24 @@ def verdict(case: Case, text: str, cards: list[str]) -> list[str]:
     if len(text) > 900:
         problems.append(f"too long ({len(text)} characters)")
     return problems
+
+
+def documented_questions() -> list[tuple[str, str]]:
+    """The "Questions to ask" table of docs/demo-shop.md, which the README points to."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "demo-shop.md").read_text()
+    table = text.split("<!-- questions:start -->")[1].split("<!-- questions:end -->")[0]
+    rows = [line.strip("|").split("|") for line in table.strip().splitlines()[2:]]
+    return [(ask.strip(), says.strip()) for ask, says in rows]
+
+
+@pytest.mark.django_db
+def test_every_question_the_docs_show_gets_the_answer_they_promise(demo_shop):
+    questions = documented_questions()
+    assert len(questions) >= 10
+    for question, says in questions:
+        text, _cards = ask(Case(question))
+        for fact in says.split("; "):
+            assert fact in text, (question, fact, text)
 
 
 @pytest.mark.django_db

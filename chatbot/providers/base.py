@@ -68,6 +68,27 @@ class ChatRequest:
     page_product: ProductInfo | None = None
 
 
+def with_page_note(request: ChatRequest) -> str:
+    """The visitor's text, preceded by :func:`page_note` in brackets for services that take no system
+    prompt from us (Coze, chatbot-node)."""
+    note = page_note(request)
+    return f"[{note}]\n{request.text}" if note else request.text
+
+
+def page_note(request: ChatRequest) -> str:
+    """One line telling a language model which product the visitor is looking at ("" when none), so
+    "is this one waterproof?" means that product with every provider."""
+    product = request.page_product
+    if product is None:
+        return ""
+    price = request.shop.price_text(product)
+    facts = ", ".join(x for x in (price, product.availability()) if x)
+    return (
+        f'The customer is on the page of the product "{product.title}" ({facts}; id {product.id}; {product.url}): '
+        'words like "this", "it", "这个" mean this product.'
+    )
+
+
 @dataclass(frozen=True)
 class HealthResult:
     ok: bool

@@ -24,7 +24,15 @@ from chatbot.exceptions import (
     ProviderError,
     ProviderUnavailable,
 )
-from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, ProviderEvent, Suggestions
+from chatbot.providers.base import (
+    ChatRequest,
+    Delta,
+    Done,
+    HealthResult,
+    ProviderEvent,
+    Suggestions,
+    with_page_note,
+)
 from chatbot.providers.coze_auth import CozeAuth
 from chatbot.providers.http import HTTPProvider, public_url, set_or_missing
 
@@ -100,7 +108,7 @@ class CozeProvider(HTTPProvider):
             "stream": True,
             "auto_save_history": True,
             "additional_messages": [
-                {"role": "user", "type": "question", "content": request.text, "content_type": "text"}
+                {"role": "user", "type": "question", "content": with_page_note(request), "content_type": "text"}
             ],
         }
         response = self.send(

@@ -22,7 +22,7 @@ from chatbot.exceptions import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, Products, ProviderEvent
+from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, Products, ProviderEvent, page_note
 from chatbot.providers.http import HTTPProvider, public_url, set_or_missing
 from chatbot.providers.shop_tools import TOOL_SPECS, ShopTools
 
@@ -68,7 +68,8 @@ class OpenAIProvider(HTTPProvider):
         return SYSTEM_PROMPT.format(assistant=self.options.ASSISTANT_NAME, shop=shop, language=request.language)
 
     def messages(self, request: ChatRequest) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt(request)}]
+        system = "\n\n".join(x for x in (self.system_prompt(request), page_note(request)) if x)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
         history = list(request.history)
         if history and history[-1] == ("user", request.text):
             history.pop()  # the relay may already have stored this very question
