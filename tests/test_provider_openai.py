@@ -93,7 +93,7 @@ def test_tool_call_fragments_are_assembled_and_products_become_cards(llm, provid
     second = llm.completions[1]["messages"]
     assert second[-2]["tool_calls"][0]["function"] == {"name": "search_products", "arguments": '{"query": "tent"}'}
     assert second[-1]["role"] == "tool" and second[-1]["tool_call_id"] == "call_search_products_0"
-    assert json.loads(second[-1]["content"])["products"][0]["price"] == "GBP 149.00"
+    assert json.loads(second[-1]["content"])["products"][0]["price"] == "£149.00"
 
 
 def test_whole_tool_calls_in_one_chunk_ollama_style(llm, provider):

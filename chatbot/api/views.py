@@ -117,11 +117,13 @@ class ChatbotAPIView(APIView):
     def visitor(self, request: Request, *, create: bool = True) -> Visitor | None:
         return get_visitor(request._request, create=create)
 
-    def json_body(self, request: Request, *, max_text: int) -> Any:
+    def json_body(self, request: Request, *, max_text: int, extra: int = 0) -> Any:
+        """The JSON object of the body; refused by size first, before it is parsed (``extra``: bytes
+        allowed for other fields, beyond ``max_text`` characters of text)."""
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
             raise BadInput()
-        if int(length) > max_text * 6 + _BODY_SLACK:
+        if int(length) > max_text * 6 + _BODY_SLACK + extra:
             raise MessageTooLong()
         data = request.data
         if not isinstance(data, dict):
@@ -132,7 +134,8 @@ class ChatbotAPIView(APIView):
         """``(text, page)`` of a chat message: non-empty text within ``MAX_MESSAGE_LENGTH`` characters,
         and the path of the page the visitor is on ("" when not sent)."""
         max_length = chatbot_settings.MAX_MESSAGE_LENGTH
-        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length + PAGE_MAX_LENGTH))
+        # A page is a path as the browser writes it: ASCII, percent-encoded.
+        serializer = MessageInSerializer(data=self.json_body(request, max_text=max_length, extra=PAGE_MAX_LENGTH))
         serializer.is_valid(raise_exception=True)
         text: str = serializer.validated_data["text"]
         if len(text) > max_length:

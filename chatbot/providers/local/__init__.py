@@ -158,8 +158,8 @@ class ProductQuestion:
             if pair is not None:
                 return products.compare(self.shop, self.catalogue, *pair)
         focus = self.focus()
-        if focus is not None and not q.existence and not q.has_constraints:
-            properties = [t for t in q.terms if t.concept not in focus.title]
+        if focus is not None and (q.refers or not q.existence) and not q.has_constraints:
+            properties = _properties(q.terms, focus)
             if q.asks_stock and not properties or q.asks_price and not properties:
                 return self.stock_and_price(focus)
             return products.property_answer(self.shop, self.catalogue, focus, q, properties)
@@ -186,7 +186,7 @@ class ProductQuestion:
         entries = match.entries
         single = self.single(entries, terms)
         if single is not None:
-            properties = [t for t in terms if t.concept not in single.title]
+            properties = _properties(terms, single)
             if (q.asks_stock or q.asks_price) and not properties:
                 return self.stock_and_price(single)
             return products.property_answer(self.shop, self.catalogue, single, q, properties)
@@ -325,6 +325,13 @@ class ProductQuestion:
         text = text % {"what": what or _("products"), "limit": limit, "product": products.link(nearest.product),
                        "offer": products.offer(self.shop, nearest.product)}
         return Answer(text, [nearest.product], [], products.subject_of([nearest], terms))
+
+
+def _properties(terms: list[Term], entry: Entry) -> list[Term]:
+    """The words of a question about one product that are not its name: what is asked about it."""
+    return [
+        t for t in terms if t.concept not in entry.title and not (t.kind == "cjk" and t.concept in entry.title_text)
+    ]
 
 
 class _NoSizes:

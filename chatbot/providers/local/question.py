@@ -103,7 +103,7 @@ MORE = rx(r"\b(any )?(other|others|another|more|else|alternatives?|similar)\b|�
 EXISTENCE = rx(
     r"^\s*(do|does) (you|the shop|your shop)\b|^\s*(have|has) you got\b|^\s*(are|is) there\b|^\s*(got|any)\b|"
     r"\bdo you (sell|stock|carry|have)\b|\bi('m| am) looking for\b|\bi (need|want)\b|\brecommend|\bsuggest|"
-    r"有没有|有卖|卖不卖|推荐|想买|我要|我想要|找",
+    r"有没有|有卖|卖不卖|推荐|想买|我要|我想要|找|^\s*(请问)?(你们|贵店)?(还)?有.{1,12}吗",
     re.I,
 )
 YES_NO = rx(
