@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from chatbot.exceptions import ShopError
 from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, ProviderEvent, Suggestions
 from chatbot.providers.local import orders, policies, products
-from chatbot.providers.local.catalogue import Catalogue, Entry, catalogue_for
+from chatbot.providers.local.catalogue import BODY, Catalogue, Entry, catalogue_for
 from chatbot.providers.local.products import Answer
 from chatbot.providers.local.question import (
     COMPARE_SPLIT,
@@ -160,7 +160,7 @@ class ProductQuestion:
         focus = self.focus()
         if focus is not None and (q.refers or not q.existence) and not q.has_constraints:
             properties = _properties(q.terms, focus)
-            if q.asks_stock and not properties or q.asks_price and not properties:
+            if (q.asks_stock or q.asks_price) and not properties and not q.asks_about_product:
                 return self.stock_and_price(focus)
             return products.property_answer(self.shop, self.catalogue, focus, q, properties)
         terms = q.terms
@@ -175,6 +175,11 @@ class ProductQuestion:
                 return self.browse()
             return Answer(_("What are you looking for? You can ask about a product, its price or stock, shipping, "
                             "returns or an order."), suggestions=_starters())
+        if q.gift or q.max_price is not None or q.min_price is not None:
+            # "A present for my dad under £50": words the catalogue has never heard of don't narrow it.
+            terms = [t for t in terms if t.kind != "word" or self.catalogue.known(t) or self.catalogue.correct(t)]
+            if not terms:
+                return self.browse()
         match = self.catalogue.search(terms)
         if match.unknown_things:
             return Answer(_("Sorry, we don't sell %(what)s.") % {"what": products.names(match.unknown_things)}
@@ -187,7 +192,7 @@ class ProductQuestion:
         single = self.single(entries, terms)
         if single is not None:
             properties = _properties(terms, single)
-            if (q.asks_stock or q.asks_price) and not properties:
+            if (q.asks_stock or q.asks_price) and not properties and not q.asks_about_product:
                 return self.stock_and_price(single)
             return products.property_answer(self.shop, self.catalogue, single, q, properties)
         return self.constrained(entries, terms, match.unmet)
@@ -210,11 +215,13 @@ class ProductQuestion:
         product = entry.product
         offer = products.offer(self.shop, product)
         if self.question.asks_stock and not product.in_stock:
-            text = _("Sorry, the %(product)s is out of stock right now (%(offer)s).")
+            text = _("Sorry, the %(product)s is out of stock right now.")
         elif self.question.asks_stock:
             text = _("Yes, the %(product)s is available: %(offer)s.")
         else:
             text = _("The %(product)s costs %(offer)s.")
+        if not product.in_stock and self.question.asks_stock and self.shop.price_text(product):
+            text += " " + _("It costs %(price)s.") % {"price": self.shop.price_text(product)}
         answer = Answer(text % {"product": products.link(product), "offer": offer}, [product],
                         [_("Any cheaper ones?")], products.subject_of([entry], []))
         return answer
@@ -274,7 +281,7 @@ class ProductQuestion:
         low, high = q.min_price, q.max_price
         if q.relative and self.previous:
             shown = set(self.previous.get("products") or [])
-            entries = [e for e in entries if e.product.id not in shown]
+            entries = [e for e in entries if e.product.id not in shown] or self.related(terms, shown)
             if q.relative == "cheaper" and self.previous.get("low"):
                 high = min(filter(None, [high, _decimal(self.previous["low"])]))
             elif q.relative == "dearer" and self.previous.get("high"):
@@ -292,8 +299,22 @@ class ProductQuestion:
         if spread:
             entries = _one_per_category(sorted(entries, key=lambda e: -(e.product.price or 0)))
         intro = self.intro(len(entries), what, low, high)
+        if terms and not spread and not q.relative and all(_mentioned_only(e, terms) for e in entries):
+            # "Laptops": only a laptop sleeve's description mentions them.
+            intro = _("We don't sell %(what)s as such, but these are related:") % {"what": what}
         answer = products.listing(self.shop, entries, " ".join([*notes, intro]), terms)
         return answer
+
+    def related(self, terms: list[Term], shown: set[str]) -> list[Entry]:
+        """Other products like the ones shown: of a broader kind (a down jacket is a jacket), else of the
+        same category."""
+        lexicon = self.catalogue.lexicon
+        broader = [Term(p, lexicon.kind(p), p) for t in terms for p in lexicon.parents.get(t.concept, ())]
+        found = self.catalogue.search(broader).entries if broader else []
+        if not found:
+            categories = {e.product.category for e in map(self.catalogue.get, shown) if e and e.product.category}
+            found = [e for e in self.catalogue.all() if e.product.category in categories]
+        return [e for e in found if e.product.id not in shown]
 
     def intro(self, count: int, what: str, low, high) -> str:
         limits = []
@@ -332,6 +353,10 @@ def _properties(terms: list[Term], entry: Entry) -> list[Term]:
     return [
         t for t in terms if t.concept not in entry.title and not (t.kind == "cjk" and t.concept in entry.title_text)
     ]
+
+
+def _mentioned_only(entry: Entry, terms: list[Term]) -> bool:
+    return all(entry.field_weight(t) <= BODY for t in terms)
 
 
 class _NoSizes:

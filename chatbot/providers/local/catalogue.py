@@ -37,9 +37,9 @@ class Entry:
     def weight(self, term: Term) -> float:
         """How well this product matches ``term``; the very word in the title beats a synonym."""
         literal = 0.5 if term.surface and term.surface in self.title_text else 0.0
-        return self._field_weight(term) + literal if self._field_weight(term) else 0.0
+        return self.field_weight(term) + literal if self.field_weight(term) else 0.0
 
-    def _field_weight(self, term: Term) -> float:
+    def field_weight(self, term: Term) -> float:
         if term.kind == "cjk":
             return TITLE if term.concept in self.title_text else BODY if term.concept in self.body_text else 0.0
         if term.concept in self.title:
@@ -144,7 +144,8 @@ class Catalogue:
         if not ids:
             things = [(t, s) for t, s in zip(terms, sets, strict=True) if t.kind == "thing"]
             if things:
-                ids = set.intersection(*(s for _, s in things))
+                # "Teapots and cups": several kinds of product are asked for, none is both.
+                ids = set.intersection(*(s for _, s in things)) or set.union(*(s for _, s in things))
                 unmet = [t for t in terms if t.kind != "thing"]
             else:
                 # No kind of product named: the products matching the most words.

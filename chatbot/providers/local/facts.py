@@ -21,7 +21,9 @@ _WEIGHT = re.compile(r"(\d+(?:[.,]\d+)?)\s*(kg|g)\b(?!sm)|(\d+(?:\.\d+)?)\s*(千
 _RATING = re.compile(r"(?:rated to|comfort(?: rating)?(?: of)?)\s*(-?\d+)\s*°\s*c|(-?\d+)\s*°\s*c\s*comfort", re.I)
 _PEOPLE = re.compile(
     r"\b(\d+|one|two|three|four|five|six|single|solo|double)[- ](?:person|man|people|berth)\b"
-    r"|\bserves\s+(\d+|one|two|three|four|five|six)\s+(?:people|persons)\b|([一二两三四五六\d])人",
+    r"|\b(?:serves|sleeps|fits|for)\s+(\d+|one|two|three|four|five|six)\s+(?:people|persons|adults)\b"
+    r"|\bsleeps\s+(\d+|one|two|three|four|five|six)\b|\b(?:family|group) of\s+(\d+|two|three|four|five|six)\b"
+    r"|\bfor\s+(\d|two|three|four|five|six)\s*[?.!]?\s*$|([一二两三四五六\d])\s*个?人",
     re.I,
 )
 _SIZE_RANGE = re.compile(
@@ -134,11 +136,23 @@ class Finding:
 
 #: Properties a sentence may hold only in part: asked the first, finding only the second.
 PARTIAL = {"waterproof": "water resistant"}
+#: Words that say a product has not got a property: "hand wash only" answers "dishwasher safe?".
+CONTRARY = {
+    "dishwasher": ("hand wash", "handwash", "手洗"),
+    "washable": ("hand wash", "dry clean", "手洗", "干洗"),
+    "waterproof": ("not waterproof", "drain fast"),
+}
 
 
 def find(description: str, concepts: list[str], lexicon: Lexicon, surfaces: list[str]) -> Finding | None:
     """The sentence of ``description`` about ``concepts`` (or naming one of ``surfaces``)."""
     candidates = sentences(description)
+    for concept in concepts:
+        for sentence in candidates:
+            if any(word in sentence.lower() for word in CONTRARY.get(concept, ())) and not _mentions(
+                sentence, concept, lexicon
+            ):
+                return Finding(sentence, False)
     for concept, surface in zip(concepts, surfaces, strict=False):
         for wanted, answer in ((concept, True), (PARTIAL.get(concept), None)):
             if wanted is None:

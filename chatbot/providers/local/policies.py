@@ -72,6 +72,7 @@ def _mostly_chinese(text: str) -> bool:
 
 
 def _words(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
+    """Concepts of ``text``, and the pieces of the page's Chinese it contains; no filler words."""
     found = set()
     for term in lexicon.terms(text, cjk):
         found |= lexicon.ancestors(term.concept)
@@ -79,12 +80,13 @@ def _words(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
     for piece in cjk:
         if piece in lowered:
             found.add(piece)
-    return {w for w in found if w not in _GENERIC}
+    return {w for w in found if w not in _GENERIC and w not in lexicon.ignore}
 
 
 def _bag(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
     """The concepts of ``text`` and its plain English words."""
-    return _words(text, lexicon, cjk) | {stem(w) for w in re.findall(r"[a-z]+", text.lower())}
+    words = {stem(w) for w in re.findall(r"[a-z]+", text.lower())}
+    return _words(text, lexicon, cjk) | {w for w in words if w not in lexicon.ignore}
 
 
 def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> str | None:

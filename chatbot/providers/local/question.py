@@ -93,11 +93,11 @@ STOCK_QUESTION = rx(
 )
 PRICE_QUESTION = rx(r"\bhow much\b|\bprice\b|\bcost\b|多少钱|价格|价钱|几钱", re.I)
 COMPARE = rx(
-    r"\bdifference|\bdiffer\b|\bcompare|\bcomparison\b|\bversus\b|\bvs\.?\b|\bbetter\b|\bor the\b|\bwhich one\b|"
+    r"\bdifference|\bdiffer\b|\bcompare|\bcomparison\b|\bversus\b|\bvs\.?\b|\bbetter\b|\bor\b|\bwhich one\b|"
     r"区别|不同|差别|比较|对比|哪个好|哪个更|还是",
     re.I,
 )
-COMPARE_SPLIT = rx(r"\s+(?:and|vs\.?|versus|or|compared (?:to|with)|against)\s+|和|与|跟|还是|对比|比较", re.I)
+COMPARE_SPLIT = rx(r"\s+(?:and|vs\.?|versus|or|with|compared (?:to|with)|against)\s+|和|与|跟|还是|对比|比较", re.I)
 REFERS = rx(r"\b(this|these|that|those|it|its|it's|they|them|this one|that one)\b|这|那|它|该", re.I)
 MORE = rx(r"\b(any )?(other|others|another|more|else|alternatives?|similar)\b|别的|其他|其它|还有别|类似", re.I)
 EXISTENCE = rx(
@@ -136,6 +136,11 @@ class Question:
     asks_material: bool = False
     asks_stock: bool = False
     asks_price: bool = False
+
+    @property
+    def asks_about_product(self) -> bool:
+        """A question about a product's size, weight or material, not only its price or stock."""
+        return self.asks_size or self.asks_weight or self.asks_material
 
     @property
     def has_constraints(self) -> bool:
