@@ -22,6 +22,7 @@ class Result:
     status: int = 0
     outcome: str = ""  # "done", an error code, or an exception name
     text: str = ""
+    cards: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -49,14 +50,15 @@ class Visitor:
         async with self.session.post(self.base + path, data=json.dumps(data), headers=self.headers()) as response:
             return response.status, await response.read()
 
-    async def ask(self, text: str) -> Result:
+    async def ask(self, text: str, page: str = "") -> Result:
         """POST messages and read the SSE stream to its end; the first delta is time to first token."""
         result = Result()
         started = time.perf_counter()
         event = ""
+        body = {"text": text, "page": page} if page else {"text": text}
         try:
             async with self.session.post(
-                self.base + "/api/chatbot/messages", data=json.dumps({"text": text}), headers=self.headers()
+                self.base + "/api/chatbot/messages", data=json.dumps(body), headers=self.headers()
             ) as response:
                 result.status = response.status
                 if response.status != 200:
@@ -76,6 +78,7 @@ class Visitor:
                         elif event == "done":
                             result.outcome = "done"
                             result.text = data.get("text", "")
+                            result.cards = [card.get("title", "") for card in data.get("products") or []]
                         elif event == "error":
                             result.outcome = data.get("code", "error")
         except (TimeoutError, aiohttp.ClientError) as exc:

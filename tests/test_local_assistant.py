@@ -9,8 +9,6 @@ the cases also stand one by one, so a regression names the question it broke.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,125 +17,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests.conftest import ChatClient, reply_text
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@dataclass
-class Case:
-    ask: str
-    #: Substrings the answer must contain (any one of a tuple).
-    must: list = field(default_factory=list)
-    #: Substrings it must not contain.
-    never: list = field(default_factory=list)
-    #: Product titles the cards must be exactly (when given).
-    cards: list | None = None
-    page: str = ""
-    #: Questions asked first in the same conversation.
-    before: list = field(default_factory=list)
-    user: str = ""
-
-    @property
-    def chinese(self) -> bool:
-        return bool(CJK.search(self.ask))
-
-
-def p(slug: str) -> str:
-    return slug
-
-
-CASES = [
-    # Constraints
-    Case("boots under £100", ["no boots under £100", "Leather Chelsea Boots", "£120.00"], ["Tent"]),
-    Case("do you have any boots under 150 pounds?", ["Hiking Boots", "Leather Chelsea Boots"], ["Tent", "Trousers"]),
-    Case("gift ideas under 30 pounds", ["£"], ["30L Daypack", "Hiking Boots"]),
-    Case("anything under £10?", ["Earl Grey", "English Breakfast"], ["Hiking Boots"]),
-    Case("cheapest tea", ["English Breakfast Tea Bags", "£6.50"], ["Teapot", "Tea Towels"]),
-    Case("what's the most expensive jacket?", ["Down Jacket", "£169.00"], ["Fleece Jacket (£65"]),
-    Case("有没有便宜点的茶？", ["English Breakfast Tea Bags", "£6.50"], ["Tea Towels"]),
-    Case("any cheaper ones?", ["Leather Chelsea Boots", "£120.00"], ["Phone Case", "Trousers"],
-         before=["do you have hiking boots?"]),
-    Case("cheaper boots", ["Leather Chelsea Boots"], ["Phone Case", "Canvas Sneakers"]),
-    Case("kitchen knives between £50 and £100", ["Chef's Knife"], ["Cutting Board"]),
-    Case("100镑以下的跑鞋", ["跑鞋 Road Running Shoes", "£95.00"], ["Trail Running Shoes", "Hiking Boots"]),
-    Case("show me cheap teapots", ["Ceramic Teapot", "紫砂茶壶"], ["Tea Towels", "Earl Grey"]),
-    # Honesty
-    Case("do you have a tent for four people?", ["Two-Person Backpacking Tent", ("two", "2")], ["four-person tent"]),
-    Case("I need a 3 person tent", ["Two-Person Backpacking Tent"], []),
-    Case("have you got any red wine?", [("don't sell", "don't have")], ["Headtorch", "Doormat"], cards=[]),
-    Case("do you sell bicycles?", [("don't sell", "don't have", "couldn't find")], ["Trekking"], cards=[]),
-    Case("有卖葡萄酒吗？", ["抱歉"], ["Headtorch"], cards=[]),
-    Case("do you sell surfboards?", ["couldn't find"], [], cards=[]),
-    # Facts inside descriptions
-    Case("which sleeping bag is the warmest?", ["Four-Season Sleeping Bag", "-10 °C"], ["Tea Bags"]),
-    Case("can I take the power bank on a plane?", ["cabin baggage"], ["Speaker"]),
-    Case("does the bamboo steamer have a lid?", [("附带盖子", "lid")], ["Casserole"]),
-    Case("do the hiking boots come in size 9?", ["Yes", "4-12"], ["Trail Running"]),
-    Case("do the chelsea boots come in size 12?", ["No", "6-11"], []),
-    Case("is the trail running shoe waterproof?", ["No", "Not waterproof"], []),
-    Case("is the hiking boot waterproof?", ["Yes", "Waterproof leather"], []),
-    Case("what sizes does the waterproof jacket come in?", ["XS-XXL"], []),
-    Case("how heavy is the tent?", ["1.6 kg"], []),
-    Case("is the cast iron skillet ok on induction?", ["induction"], []),
-    Case("is the solar charger waterproof?", ["Partly", "Water-resistant"], []),
-    Case("which is the lightest tent?", ["Two-Person Backpacking Tent"], []),
-    Case("羽绒服有什么尺码？", ["XS至XXL"], []),
-    Case("跑鞋多重？", ["240克"], []),
-    # Comparisons
-    Case("difference between the waterproof jacket and the fleece jacket?",
-         ["Waterproof Jacket", "Fleece Jacket", "£149.00", "£65.00", "out of stock"], ["Down Jacket", "Trousers"]),
-    Case("compare the hiking boots and the trail running shoes", ["Hiking Boots", "Trail Running Shoes", "lighter"],
-         ["Chelsea"]),
-    Case("ceramic teapot vs 紫砂茶壶", ["Ceramic Teapot", "紫砂茶壶"], []),
-    # Precision
-    Case("sleeping bags", ["Four-Season Sleeping Bag"], ["Tea Bags"], cards=["Four-Season Sleeping Bag"]),
-    Case("do you have hiking boots?", ["Hiking Boots"], ["Trousers", "Phone Case"]),
-    Case("water bottle", ["Stainless Steel Water Bottle"], ["Trousers"], cards=["Stainless Steel Water Bottle"]),
-    Case("do you have hikng boots?", ["Hiking Boots"], ["Trousers"]),
-    Case("I'm looking for a rain jacket", ["Waterproof Jacket"], ["Trousers"]),
-    Case("headlamp", ["Headtorch 400 Lumen"], []),
-    Case("phone charger", [("Wireless Charging Pad", "Power Bank", "USB-C")], ["Phone Case"]),
-    # Both languages
-    Case("teapot", ["Ceramic Teapot", "紫砂茶壶"], ["Tea Towels"]),
-    Case("防水外套", ["Waterproof Jacket"], ["Hiking Boots"]),
-    Case("有没有睡袋？", ["Four-Season Sleeping Bag"], ["Tea Bags"]),
-    Case("请问有龙井茶吗？", ["龙井绿茶 Longjing Green Tea", "£18.50"], []),
-    Case("有没有蓝牙音箱", ["Bluetooth Speaker"], []),
-    Case("有羊毛袜吗", ["Wool Hiking Socks"], []),
-    # Policies: the paragraph, not the page
-    Case("how much is delivery to the USA?", ["£19.95", "/shipping/"], ["£3.95", "Royal Mail"]),
-    Case("how much does shipping to France cost?", ["£12.95"], ["Royal Mail"]),
-    Case("is delivery free?", ["£50"], []),
-    Case("can I return shoes I've worn outside?", ["worn indoors only"], ["PayPal"]),
-    Case("how long do refunds take?", ["5 working days"], ["Royal Mail"]),
-    Case("can I return opened tea?", ["opened food and tea cannot be returned"], []),
-    Case("do you accept PayPal?", ["Yes", "PayPal"], ["Royal Mail"]),
-    Case("how long are chats kept?", ["90 days"], ["GDPR"]),
-    Case("寄到美国运费多少？", ["£19.95"], ["Royal Mail"]),
-    Case("退款要多久？", ["5个工作日"], ["Royal Mail"]),
-    Case("可以用支付宝付款吗？", ["PayPal"], []),
-    Case("do you ship next day?", ["£7.95"], []),
-    # The page the visitor is on
-    Case("is this one waterproof?", ["Yes", "Waterproof leather"], ["Bluetooth Speaker"], page="hiking-boots"),
-    Case("what sizes does it come in?", ["4-12"], [], page="hiking-boots"),
-    Case("这件有什么尺码？", ["XS-XXL"], [], page="waterproof-jacket"),
-    Case("is it in stock?", [("only 2 left", "Only 2 left")], [], page="tie-guan-yin-oolong"),
-    Case("这个防水吗？", ["防泼水"], ["Bluetooth"], page="down-jacket"),
-    Case("how much is this?", ["£42.00"], [], page="cast-iron-skillet-26cm"),
-    # Orders
-    Case("where is my order?", ["100004", "Pending", "15501234567890"], ["100006"], user="customer"),
-    Case("what's the tracking number of order 100001?", ["RM482913576GB"], ["100006"], user="customer"),
-    Case("what was in order 100003?", ["Longjing", "Ceramic Teapot"], ["100006"], user="customer"),
-    Case("can I still cancel order 100004?", ["100004", "can still be cancelled", "talk to a human"], [],
-         user="customer"),
-    Case("can I cancel order 100002?", ["100002", "can no longer be cancelled"], [], user="customer"),
-    Case("tracking number for order 100002", ["15501234567890"], [], user="customer"),
-    Case("where is my order 100007? my email is guest@example.com", ["100007", "Being processed"], []),
-    Case("我的订单到哪了？", ["订单", "100004"], [], user="customer"),
-    # Cards and text agree
-    Case("how much are the hiking boots?", ["£135.00"], ["GBP 135.00"]),
-    Case("is the tie guan yin in stock?", ["only 2 left"], []),
-]
+from tests.local_questions import CASES, Case, verdict
 
 
 @pytest.fixture(scope="module")
@@ -175,24 +55,6 @@ def ask(case: Case) -> tuple[str, list[str]]:
     return reply_text(events) + error, [card["title"] for card in done.get("products", [])]
 
 
-def verdict(case: Case, text: str, cards: list[str]) -> list[str]:
-    problems = []
-    for expected in case.must:
-        options = expected if isinstance(expected, tuple) else (expected,)
-        if not any(option in text for option in options):
-            problems.append(f"missing {expected!r}")
-    for unwanted in case.never:
-        if unwanted in text or any(unwanted in title for title in cards):
-            problems.append(f"has {unwanted!r}")
-    if case.cards is not None and cards != case.cards:
-        problems.append(f"cards {cards}")
-    if case.chinese and len(CJK.findall(text)) < 4:
-        problems.append("not answered in Chinese")
-    if len(text) > 900:
-        problems.append(f"too long ({len(text)} characters)")
-    return problems
-
-
 def documented_questions() -> list[tuple[str, str]]:
     """The "Questions to ask" table of docs/demo-shop.md, which the README points to."""
     text = (Path(__file__).resolve().parent.parent / "docs" / "demo-shop.md").read_text()
@@ -221,8 +83,8 @@ def test_the_question_set_is_answered_right_nine_times_in_ten(demo_shop):
         if problems:
             wrong[case.ask] = (problems, text)
     share = 1 - len(wrong) / len(CASES)
-    if os.environ.get("SHOW_ANSWERS"):
-        for case in CASES:
-            print(f"\n### {case.ask}\n{ask(case)[0]}")
     report = "\n".join(f"{q}: {p}\n    {t!r}" for q, (p, t) in wrong.items())
+    # SHOW_ANSWERS=1 pytest -s ... prints what is wrong even when the share is met.
+    if os.environ.get("SHOW_ANSWERS"):
+        print(f"\n{share:.1%} right of {len(CASES)}\n{report}")
     assert share >= 0.9, f"{share:.0%} right; wrong:\n{report}"

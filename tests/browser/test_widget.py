@@ -452,3 +452,19 @@ def test_event_stream_split_inside_characters_and_line_ends(pages):
     expect(body.locator("strong")).to_have_text("登山靴")
     expect(chat.questions.last).not_to_have_class(re.compile("pending"))
     chat.wait_until_idle()
+
+
+def test_this_one_on_a_product_page_means_that_product_and_the_card_says_what_the_text_says(pages):
+    from oscar.core.loading import get_model
+
+    boots = get_model("catalogue", "Product").objects.get(title="Leather Chelsea Boots")
+    page = pages.open(boots.get_absolute_url())
+    chat = Chat(page).open()
+    chat.ask("is this one in stock?")
+    reply = chat.last_reply()
+    expect(reply.locator(".body")).to_contain_text("Leather Chelsea Boots")
+    expect(reply.locator(".body")).to_contain_text("only 1 left")
+    chat.wait_until_idle()
+    card = reply.locator("a.card-in", has_text="Leather Chelsea Boots")
+    expect(card).to_contain_text("£120.00")
+    expect(card).to_contain_text("Only 1 left")

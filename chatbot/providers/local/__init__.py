@@ -374,7 +374,7 @@ def _decimal(value: str):
 
 
 def _currency(question: ProductQuestion) -> str:
-    return next((e.product.currency for e in question.catalogue.all() if e.product.currency), "")
+    return question.catalogue.currency
 
 
 def _one_per_category(entries: list[Entry]) -> list[Entry]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from rapidfuzz import process
 
-from chatbot.providers.local.words import Lexicon, Term, cjk_words_of
+from chatbot.providers.local.words import Lexicon, Term, cjk_words_of, has_cjk
 from chatbot.shop.base import ProductInfo, ShopAdapter
 
 TITLE, CATEGORY, BODY = 3.0, 2.0, 1.0
@@ -61,45 +61,54 @@ class Match:
 
 
 class Catalogue:
-    def __init__(self, products: Iterable[ProductInfo], lexicon: Lexicon):
+    def __init__(self, products: Iterable[ProductInfo], lexicon: Lexicon, previous: Catalogue | None = None):
         self.lexicon = lexicon
         self.entries: dict[str, Entry] = {}
         self.postings: dict[str, set[str]] = defaultdict(set)
         self.title_postings: dict[str, set[str]] = defaultdict(set)
         self.category_postings: dict[str, set[str]] = defaultdict(set)
-        cjk: set[str] = set()
+        #: Chinese pieces of titles and categories, and the products whose title or category holds each.
+        self.cjk_postings: dict[str, set[str]] = defaultdict(set)
+        #: Products whose description has Chinese in it (searched piece by piece).
+        self.cjk_bodies: list[str] = []
+        # Stock and prices change far more often than words: texts already read keep their concepts.
+        seen: dict[str, frozenset[str]] = {}
+        for old in (previous.entries.values() if previous is not None and previous.lexicon is lexicon else ()):
+            seen[old.product.title], seen[old.product.category] = old.title, old.category
+            seen[old.product.description] = old.body
+        self.currency = ""
         for product in products:
-            cjk |= cjk_words_of(f"{product.title} {product.category}")
+            concepts = [seen.get(text) or seen.setdefault(text, lexicon.concepts(text))
+                        for text in (product.title, product.category, product.description)]
             entry = Entry(
                 product=product,
-                title=self._concepts(product.title),
-                category=self._concepts(product.category),
-                body=self._concepts(product.description),
+                title=concepts[0],
+                category=concepts[1],
+                body=concepts[2],
                 title_text=product.title.lower(),
-                body_text=product.description.lower(),
+                body_text=product.description.lower() if has_cjk(product.description) else "",
             )
             self.entries[product.id] = entry
+            self.currency = self.currency or product.currency
             for concept in entry.title | entry.category | entry.body:
                 self.postings[concept].add(product.id)
             for concept in entry.title:
                 self.title_postings[concept].add(product.id)
             for concept in entry.category:
                 self.category_postings[concept].add(product.id)
-        self.cjk_words = frozenset(cjk)
+            for piece in cjk_words_of(f"{product.title} {product.category}"):
+                self.cjk_postings[piece].add(product.id)
+            if entry.body_text:
+                self.cjk_bodies.append(product.id)
+        self.cjk_words = frozenset(self.cjk_postings)
         self.vocabulary = sorted(c for c in self.postings if c.isalpha() and len(c) > 3)
-
-    def _concepts(self, text: str) -> frozenset[str]:
-        found: set[str] = set()
-        for term in self.lexicon.terms(text):
-            found |= self.lexicon.ancestors(term.concept)
-        return frozenset(found)
 
     def terms(self, text: str) -> list[Term]:
         return self.lexicon.terms(text, self.cjk_words)
 
     def known(self, term: Term) -> bool:
         if term.kind == "cjk":
-            return any(term.concept in e.title_text or term.concept in e.body_text for e in self.entries.values())
+            return bool(self._ids_for(term))
         return term.concept in self.postings
 
     def correct(self, term: Term) -> Term | None:
@@ -122,7 +131,8 @@ class Catalogue:
 
     def _ids_for(self, term: Term) -> set[str]:
         if term.kind == "cjk":
-            return {pid for pid, e in self.entries.items() if e.weight(term)}
+            in_body = {pid for pid in self.cjk_bodies if term.concept in self.entries[pid].body_text}
+            return self.cjk_postings.get(term.concept, set()) | in_body
         if term.kind == "thing":
             # "boots" means products that are boots, not trousers whose description mentions boots.
             for postings in (self.title_postings, self.category_postings):
@@ -198,7 +208,7 @@ def catalogue_for(shop: ShopAdapter, lexicon: Lexicon, query: str = "") -> Catal
         if products is None:
             # No catalogue listing: index what the shop's own search finds for this question.
             return Catalogue(shop.search_products(query, limit=50) if query.strip() else [], lexicon)
-        index = Catalogue(products, lexicon)
+        index = Catalogue(products, lexicon, previous=cached[1] if cached is not None else None)
         if version is not None:
             _cached[key] = (version, index)
         return index

@@ -129,7 +129,10 @@ def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> st
     marked = wants_money or wants_time
     text = " ".join(_highlight(pool[i].text, asked, lexicon, cjk) if marked and i == best else pool[i].text
                     for i in chosen)
-    lead = _yes_no(question, pool[best].text, _names_something(question, pool[best].text, lexicon))
+    # "Do you accept PayPal?" is a yes only when the page names what is asked about: the question's
+    # rare words (a payment method, a country), not "pay" or "delivery", which every sentence has.
+    keys = {w for w in asked if frequency[w] <= 1}
+    lead = _yes_no(question, pool[best].text, bool(keys) and keys <= bags[best])
     return f"{lead} {text}".strip() if lead else text
 
 
@@ -153,13 +156,6 @@ def _highlight(sentence: str, asked: set[str], lexicon: Lexicon, cjk: frozenset[
         return sentence
     clause = clauses[hits.index(top)].strip().rstrip(".。")
     return sentence.replace(clause, f"**{clause}**", 1)
-
-
-def _names_something(question: str, sentence: str, lexicon: Lexicon) -> bool:
-    """Whether the sentence names what the question asks about (its very word, not only a synonym)."""
-    lowered = sentence.lower()
-    words = [t.surface for t in lexicon.terms(question) if t.kind not in ("word",) or len(t.surface) > 3]
-    return any(w and w.lower() in lowered for w in words if w.lower() not in _GENERIC)
 
 
 def _yes_no(question: str, sentence: str, names_it: bool) -> str:

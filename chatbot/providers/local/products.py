@@ -216,6 +216,7 @@ def _size_answer(shop: ShopAdapter, entry: Entry, question: Question, subject: d
             "product": link(product), "description": product.description
         }
         return Answer(text, [product], [], subject)
+    listed = _("The %(product)s come in these sizes: %(fact)s") % {"product": link(product), "fact": sizes.sentence}
     if question.size:
         available = sizes.has(question.size)
         if available is True:
@@ -227,9 +228,9 @@ def _size_answer(shop: ShopAdapter, entry: Entry, question: Question, subject: d
                 "product": link(product), "size": question.size, "fact": sizes.sentence
             }
         else:
-            text = _("The %(product)s: %(fact)s") % {"product": link(product), "fact": sizes.sentence}
+            text = listed
     else:
-        text = _("The %(product)s: %(fact)s") % {"product": link(product), "fact": sizes.sentence}
+        text = listed
     return Answer(f"{text} ({offer(shop, product)})", [product], [_("Is it in stock?")], subject)
 
 

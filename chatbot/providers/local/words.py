@@ -24,6 +24,7 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_RUN.search(text))
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The singular of an English word, well enough to match "boots" with "boot" (not a dictionary)."""
     if len(word) > 4 and word.endswith("ies"):
@@ -89,15 +90,24 @@ class Lexicon:
                 elif word:
                     self.phrases.setdefault(tuple(latin_words(word)), concept)
         self.ignore = frozenset(ignore)
+        #: The longest phrase starting with each word, so most words cost one look-up.
+        self.longest: dict[str, int] = {}
+        for phrase in self.phrases:
+            self.longest[phrase[0]] = max(self.longest.get(phrase[0], 1), len(phrase))
+        self._ancestors: dict[str, frozenset[str]] = {}
 
-    def ancestors(self, concept: str) -> set[str]:
+    def ancestors(self, concept: str) -> frozenset[str]:
+        known = self._ancestors.get(concept)
+        if known is not None:
+            return known
         found, todo = {concept}, [concept]
         while todo:
             for parent in self.parents.get(todo.pop(), ()):
                 if parent not in found:
                     found.add(parent)
                     todo.append(parent)
-        return found
+        self._ancestors[concept] = frozenset(found)
+        return self._ancestors[concept]
 
     def kind(self, concept: str) -> str:
         return self.kinds.get(concept, "word")
@@ -110,7 +120,8 @@ class Lexicon:
         words = [stem(w) for w in raw]
         index = 0
         while index < len(words):
-            for size in range(min(_MAX_PHRASE, len(words) - index), 0, -1):
+            longest = self.longest.get(words[index], 1)
+            for size in range(min(longest, len(words) - index), 0, -1):
                 phrase = tuple(words[index : index + size])
                 concept = self.phrases.get(phrase)
                 if concept is not None:
@@ -123,6 +134,13 @@ class Lexicon:
         for run in _CJK_RUN.findall(lowered):
             found.extend(self._cjk_terms(run, cjk_words))
         return found
+
+    def concepts(self, text: str) -> frozenset[str]:
+        """The concepts ``text`` names and their broader ones (products are indexed by these)."""
+        found: set[str] = set()
+        for term in self.terms(text):
+            found |= self.ancestors(term.concept)
+        return frozenset(found)
 
     def _cjk_terms(self, run: str, cjk_words: frozenset[str]) -> list[Term]:
         found = []
