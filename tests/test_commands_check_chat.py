@@ -130,16 +130,18 @@ def test_chat_repl_keeps_history_and_provider_state(settings):
     with FakeChatbotNode(NODE_SECRET, "shop-1") as node:
         settings.CHATBOT = {
             **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": node.url, "SHOP_ID": "shop-1",
-            "SSO_SECRET": NODE_SECRET, "READ_TIMEOUT": 5,
+            "SSO_SECRET": NODE_SECRET, "NODE_BOT_ID": "7480000000000000017", "READ_TIMEOUT": 5,
         }
         out, _, error = run("chatbot_chat", "--keep", stdin=io.StringIO("Hello\n\nShipping?\n/quit\nnever sent\n"))
     assert error is None
     assert out.count("Hello, we ship within 2 days.") == 2
     chats = [r.json for r in node.requests if r.path.startswith("/api/coze/chat")]
     assert [c["message"] for c in chats] == ["Hello", "Shipping?"]
-    assert "conversationId" not in chats[0] and chats[1]["conversationId"] == "conv-42"
+    conversation_id = node.conversation_of(chats[0]["userId"])
+    assert "conversationId" not in chats[0] and chats[1]["conversationId"] == conversation_id
     kept = Conversation.objects.get()
-    assert kept.provider_state == {"conversationId": "conv-42"} and kept.guest_id.startswith("cli-")
+    assert kept.provider_state == {"conversationId": conversation_id, "userId": chats[0]["userId"]}
+    assert kept.guest_id.startswith("cli-")
 
 
 def test_chat_masks_card_numbers_before_sending(use_openai):
