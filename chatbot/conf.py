@@ -30,9 +30,11 @@ DEFAULTS: dict[str, Any] = {
     # The Coze bot chatbot-node calls; empty: COZE_BOT_ID.
     "NODE_BOT_ID": "",
     "WEBHOOK_SECRET": "",
-    # Data sync to chatbot-node (chatbot.sync)
-    "SYNC_PATH": "/api/coze/bot/updateDataset/{kind}",
-    "WEBHOOK_PATH": "/api/webhooks/shop",
+    # Data sync to chatbot-node (chatbot.sync). chatbot-node reads the dataset type as a number
+    # ({type}: 1 products, 2 orders, 3 customers) and has one webhook route per record type
+    # ({type}: product, order, customer).
+    "SYNC_PATH": "/api/coze/bot/updateDataset/{type}",
+    "WEBHOOK_PATH": "/api/webhooks/evershop/{type}",
     # Seconds before each retry of a failed webhook delivery; one more attempt than delays.
     "WEBHOOK_RETRY_DELAYS": [10, 60, 300, 1800, 7200],
     # Coze

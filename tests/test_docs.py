@@ -33,8 +33,9 @@ MEANINGS: dict[str, str] = {
     "NODE_BOT_ID": "The Coze bot chatbot-node calls (`botId`, required by the `chatbot_node` provider). "
     "Empty: `COZE_BOT_ID`.",
     "WEBHOOK_SECRET": "Signs outbound data-sync webhooks (HMAC-SHA256).",
-    "SYNC_PATH": "chatbot-node path for bulk data sync; `{kind}` is `products`, `orders` or `customers`.",
-    "WEBHOOK_PATH": "chatbot-node path that receives change webhooks.",
+    "SYNC_PATH": "chatbot-node path for bulk data sync; `{type}` is the dataset number chatbot-node reads "
+    "(1 products, 2 orders, 3 customers), `{kind}` the word.",
+    "WEBHOOK_PATH": "chatbot-node path that receives change webhooks; `{type}` is `product`, `order` or `customer`.",
     "WEBHOOK_RETRY_DELAYS": "Seconds before each retry of a failed webhook delivery (one more attempt than delays).",
     "COZE_API_BASE": "Coze API base: `https://api.coze.cn` or `https://api.coze.com`.",
     "COZE_BOT_ID": "The Coze bot that answers (required by the `coze` provider).",
