@@ -154,11 +154,25 @@ def test_without_an_idle_time_the_read_timeout_still_ends_a_silent_stream(node, 
     assert isinstance(error, ProviderTimeout) and error.detail == "the stream stalled"
 
 
-def test_an_unknown_conversation_id_is_an_error_event(node, provider):
+def test_a_conversation_chatbot_node_no_longer_has_is_started_again(node, provider):
+    # Deleted in chatbot-node's admin, or a new database there: it answers "Conversation not found".
     request = chat_request("Hi")
     request.state = {"conversationId": "conv_gone", "userId": node_user_id(request.visitor)}
-    events, error = collect_until_error(provider, request)
-    assert events == [] and type(error) is ProviderError and "Conversation not found" in error.detail
+    got = collect(provider, request)
+    assert got.text == "Hello, we ship within 2 days."
+    asked = [r.json for r in node.requests]
+    assert asked[0]["conversationId"] == "conv_gone" and "conversationId" not in asked[1]
+    assert request.state["conversationId"] == node.conversation_of(request.state["userId"])
+    assert node.problems == []
+
+
+def test_the_json_endpoint_also_starts_a_lost_conversation_again(node, provider):
+    node.scenario = "no_stream"
+    request = chat_request("Hi")
+    request.state = {"conversationId": "conv_gone", "userId": node_user_id(request.visitor)}
+    assert collect(provider, request).text == "Hello, we ship within 2 days."
+    assert node.paths() == ["/api/coze/chat/stream", "/api/coze/chat", "/api/coze/chat"]
+    assert request.state["conversationId"] == node.conversation_of(request.state["userId"])
 
 
 def test_chinese_split_across_packets(node, provider):

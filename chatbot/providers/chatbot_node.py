@@ -40,6 +40,14 @@ MIN_SECRET_BYTES = 32
 STREAM_PATH = "/api/coze/chat/stream"
 CHAT_PATH = "/api/coze/chat"
 
+#: What chatbot-node answers for a ``conversationId`` it does not have.
+CONVERSATION_GONE = "Conversation not found"
+
+
+class ConversationGone(ProviderError):
+    """chatbot-node does not know the conversation id sent; the message is asked again without it."""
+
+
 #: chatbot-node stores ``userId`` in a signed 32-bit integer column; 0 would read as "no user".
 USER_ID_MAX = 2**31 - 1
 
@@ -136,6 +144,15 @@ class ChatbotNodeProvider(HTTPProvider):
         }
         if request.state.get("conversationId"):
             body["conversationId"] = request.state["conversationId"]
+        try:
+            yield from self._ask(body, request)
+        except ConversationGone:
+            # Deleted in chatbot-node's admin, or its database was replaced: start a new one there.
+            request.state.pop("conversationId", None)
+            body.pop("conversationId", None)
+            yield from self._ask(body, request)
+
+    def _ask(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
         if not self._stream_missing:
             response = self.send(
                 "POST", self.base_url + STREAM_PATH, json=body, headers=self._headers(), stream=True, check=False
@@ -150,7 +167,7 @@ class ChatbotNodeProvider(HTTPProvider):
 
     def _read_stream(self, response: Any, request: ChatRequest) -> Iterator[ProviderEvent]:
         usage = None
-        completed = ended = False
+        completed = ended = replied = False
         events = self.events(response)
         try:
             for event in events:
@@ -168,11 +185,14 @@ class ChatbotNodeProvider(HTTPProvider):
                 if kind == "message":
                     content = data.get("content")
                     if isinstance(content, str) and content:
+                        replied = True
                         yield Delta(content)
                 elif kind == "completed":
                     completed = True
                     usage = data.get("usage") or None
                 elif kind == "error":
+                    if not replied and _error_text(data) == CONVERSATION_GONE and "conversationId" in request.state:
+                        raise ConversationGone(CONVERSATION_GONE)
                     raise ProviderError(f"chatbot-node: {_error_text(data)}")
                 # "started" only carries the conversation id, read above.
             else:
@@ -183,7 +203,12 @@ class ChatbotNodeProvider(HTTPProvider):
         yield Done(usage=usage if isinstance(usage, dict) else None)
 
     def _whole_reply(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
-        response = self.send("POST", self.base_url + CHAT_PATH, json=body, headers=self._headers())
+        response = self.send("POST", self.base_url + CHAT_PATH, json=body, headers=self._headers(), check=False)
+        gone = response.status_code == 404 and "conversationId" in body
+        if gone and self.error_detail(response) == CONVERSATION_GONE:
+            response.close()
+            raise ConversationGone(CONVERSATION_GONE)
+        self.raise_for_status(response)
         data = self.read_json(response)
         if not isinstance(data, dict) or not isinstance(data.get("response"), str):
             raise ProviderBadResponse("chatbot-node's chat answer has no response text")
