@@ -88,7 +88,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
 
 
 #: The placeholders each chatbot-node path template may use, with a value to try it with.
-_PATH_PLACEHOLDERS = {"SYNC_PATH": {"type": 1, "kind": "products"}, "WEBHOOK_PATH": {"type": "product"}}
+_PATH_PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "SYNC_PATH": {"type": 1, "kind": "products"},
+    "WEBHOOK_PATH": {"type": "product"},
+}
 
 
 def _check_sync_paths(conf: Any) -> list:
