@@ -237,6 +237,15 @@ def test_a_stream_that_goes_silent_ends_after_the_idle_time(llm, provider, setti
     assert llm.client_gone.wait(5)
 
 
+def test_keep_alive_comments_do_not_keep_a_silent_stream_going(llm, provider, settings):
+    llm.script = [[chunk({"content": "Hel"}), "murmur"]]
+    settings.CHATBOT = {**settings.CHATBOT, "READ_TIMEOUT": 60, "STREAM_IDLE_TIMEOUT": 0.05}
+    events, error = collect_until_error(get_provider(), chat_request("Hi"))
+    assert events == [Delta("Hel")]
+    assert isinstance(error, ProviderTimeout) and "sent nothing for 0.05 s" in error.detail
+    assert llm.client_gone.wait(5)
+
+
 def test_replies_reuse_the_upstream_connection(llm, provider):
     # Closed with the end of its body unread, a finished stream's connection was thrown away: every
     # reply opened a new one (over HTTPS, a TLS handshake before its first token).
