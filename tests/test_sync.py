@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import shutil
+import subprocess
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -325,6 +328,17 @@ def test_bodies_are_what_json_stringify_prints_back():
     assert js_stringify(js_parse(body)).encode() == body
     with pytest.raises(ValueError):
         encode({"price": float("nan")})
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+def test_node_prints_our_bodies_back_and_agrees_with_the_fake():
+    script = "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0, 'utf8'))))"
+    data = {"b": 1, "10": "y", "2": "x", "w": 10.0, "r": 0.1 + 0.2, "n": 2**60, "z": "中\n\u2028\x01\"/"}
+    ours = encode(data)
+    assert subprocess.run(["node", "-e", script], input=ours, capture_output=True, check=True).stdout == ours
+    plain = json.dumps({**data, "e": 1e-7, "k": 1e21}, separators=(",", ":"), ensure_ascii=False).encode()
+    printed = subprocess.run(["node", "-e", script], input=plain, capture_output=True, check=True).stdout
+    assert printed != plain and js_stringify(js_parse(plain)).encode() == printed
 
 
 def test_created_deleted_orders_and_customers_are_pushed(db, configured, django_capture_on_commit_callbacks):
