@@ -31,7 +31,7 @@ def js_parse_int(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None  # String(true) is "true", String(null) is "null": NaN
     text = str(value).lstrip(" \t\n\r\v\f\u00a0\ufeff")
-    match = re.match(r"([+-]?)(0[xX][0-9a-fA-F]+|\d+)", text)
+    match = re.match(r"([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)", text)
     if match is None:
         return None
     sign, digits = match.groups()
