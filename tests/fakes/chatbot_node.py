@@ -87,7 +87,7 @@ class FakeChatbotNode(FakeServer):
             found = self.conversations.get(conversation_id)
             return (conversation_id, found) if found is not None else None
         raw_user = body.get("userId")
-        if not (isinstance(raw_user, str) and raw_user.isdigit()):
+        if not (isinstance(raw_user, str) and raw_user.isascii() and raw_user.isdigit()):
             self.problem(f"userId {raw_user!r} is not digits")
         user = js_parse_int(raw_user)
         if user is not None and not INT4_MIN <= user <= INT4_MAX:
