@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from chatbot.conf import chatbot_settings
+from chatbot.conf import DEFAULTS, chatbot_settings
 
 
 @register(Tags.compatibility)
@@ -67,6 +67,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="chatbot.E005",
             )
         )
+    idle = conf.STREAM_IDLE_TIMEOUT
+    if isinstance(idle, bool) or not isinstance(idle, (int, float)) or idle < 0:
+        errors.append(
+            Error(
+                f"CHATBOT['STREAM_IDLE_TIMEOUT'] is {idle!r}; it must be a number of seconds, 0 or more.",
+                hint="20 ends a reply whose stream started and then went silent after 20 s; 0 turns that off.",
+                id="chatbot.E006",
+            )
+        )
+    errors.extend(_check_sync_paths(conf))
     if conf.PROVIDER != "local" and conf.READ_TIMEOUT and conf.READ_TIMEOUT > 300:
         errors.append(
             Warning(
@@ -74,4 +84,33 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="chatbot.W001",
             )
         )
+    return errors
+
+
+#: The placeholders each chatbot-node path template may use, with a value to try it with.
+_PATH_PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "SYNC_PATH": {"type": 1, "kind": "products"},
+    "WEBHOOK_PATH": {"type": "product"},
+}
+
+
+def _check_sync_paths(conf: Any) -> list:
+    errors = []
+    for key, values in _PATH_PLACEHOLDERS.items():
+        template = getattr(conf, key)
+        try:
+            path = str(template).format(**values)
+        except (KeyError, IndexError, ValueError) as exc:
+            path, problem = "", f"has a placeholder it cannot fill ({type(exc).__name__}: {exc})"
+        else:
+            problem = "" if path.startswith("/") else "does not start with /"
+        if problem:
+            errors.append(
+                Error(
+                    f"CHATBOT['{key}'] {template!r} {problem}.",
+                    hint=f"Use a path such as {DEFAULTS[key]!r}; " + ", ".join(f"{{{name}}}" for name in values)
+                    + " may appear in it.",
+                    id="chatbot.E007",
+                )
+            )
     return errors

@@ -27,10 +27,14 @@ DEFAULTS: dict[str, Any] = {
     "NODE_URL": "",
     "SHOP_ID": "",
     "SSO_SECRET": "",
+    # The Coze bot chatbot-node calls; empty: COZE_BOT_ID.
+    "NODE_BOT_ID": "",
     "WEBHOOK_SECRET": "",
-    # Data sync to chatbot-node (chatbot.sync)
-    "SYNC_PATH": "/api/coze/bot/updateDataset/{kind}",
-    "WEBHOOK_PATH": "/api/webhooks/shop",
+    # Data sync to chatbot-node (chatbot.sync). chatbot-node reads the dataset type as a number
+    # ({type}: 1 products, 2 orders, 3 customers) and has one webhook route per record type
+    # ({type}: product, order, customer).
+    "SYNC_PATH": "/api/coze/bot/updateDataset/{type}",
+    "WEBHOOK_PATH": "/api/webhooks/evershop/{type}",
     # Seconds before each retry of a failed webhook delivery; one more attempt than delays.
     "WEBHOOK_RETRY_DELAYS": [10, 60, 300, 1800, 7200],
     # Coze
@@ -63,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     # Upstream HTTP
     "CONNECT_TIMEOUT": 5.0,
     "READ_TIMEOUT": 60.0,
+    # Once a stream has sent its first event, the longest wait for the next one (0: READ_TIMEOUT only).
+    "STREAM_IDLE_TIMEOUT": 20.0,
     # Limits
     "MAX_MESSAGE_LENGTH": 2000,
     "MAX_MESSAGES_PER_CONVERSATION": 500,
@@ -134,6 +140,7 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "CHATBOT_NODE_URL": ("NODE_URL", str),
     "CHATBOT_SHOP_ID": ("SHOP_ID", str),
     "CHATBOT_SSO_SECRET": ("SSO_SECRET", str),
+    "CHATBOT_NODE_BOT_ID": ("NODE_BOT_ID", str),
     "CHATBOT_WEBHOOK_SECRET": ("WEBHOOK_SECRET", str),
     "COZE_API_BASE": ("COZE_API_BASE", str),
     "COZE_BOT_ID": ("COZE_BOT_ID", str),
@@ -154,6 +161,7 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "CHATBOT_RATE_LIMITS": ("RATE_LIMITS", str),
     "CHATBOT_STAFF_EMAILS": ("STAFF_EMAILS", lambda v: [e.strip() for e in v.split(",") if e.strip()]),
     "CHATBOT_WEBHOOK_PATH": ("WEBHOOK_PATH", str),
+    "CHATBOT_STREAM_IDLE_TIMEOUT": ("STREAM_IDLE_TIMEOUT", float),
     "CHATBOT_SITE_URL": ("SITE_URL", str),
     "CHATBOT_RETENTION_DAYS": ("RETENTION_DAYS", int),
     "CHATBOT_LOCAL_STREAM_DELAY": ("LOCAL_STREAM_DELAY", float),

@@ -96,6 +96,30 @@ def test_check_names_configuration_errors_with_ids_and_hints(settings, tmp_path)
     assert out.count("chatbot.E020") == 1
 
 
+def test_check_reports_a_missing_chatbot_node_bot_id(settings):
+    with FakeChatbotNode(NODE_SECRET, "shop-1") as node:
+        settings.CHATBOT = {
+            **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": node.url, "SHOP_ID": "shop-1",
+            "SSO_SECRET": NODE_SECRET, "NODE_BOT_ID": "", "COZE_BOT_ID": "",
+        }
+        out, _, error = run("chatbot_check")
+    assert error is not None
+    assert "CHATBOT_NODE_BOT_ID: missing" in out
+    assert "chatbot.E014" in out and "hint: Set CHATBOT_NODE_BOT_ID (or COZE_BOT_ID)" in out
+
+
+def test_check_reports_bad_idle_times_and_path_templates(settings):
+    settings.CHATBOT = {
+        **settings.CHATBOT, "PROVIDER": "local", "STREAM_IDLE_TIMEOUT": -1,
+        "SYNC_PATH": "/api/coze/bot/updateDataset/{typ}", "WEBHOOK_PATH": "api/webhooks/evershop/{type}",
+    }
+    out, _, error = run("chatbot_check")
+    assert error is not None
+    assert "chatbot.E006: CHATBOT['STREAM_IDLE_TIMEOUT'] is -1" in out
+    assert "chatbot.E007: CHATBOT['SYNC_PATH'] '/api/coze/bot/updateDataset/{typ}' has a placeholder" in out
+    assert "chatbot.E007: CHATBOT['WEBHOOK_PATH'] 'api/webhooks/evershop/{type}' does not start with /" in out
+
+
 def test_check_also_tries_a_configured_provider_that_is_not_in_use(use_openai, settings):
     with FakeChatbotNode(NODE_SECRET, "shop-1") as node:
         node.scenario = "health_down"
@@ -130,16 +154,18 @@ def test_chat_repl_keeps_history_and_provider_state(settings):
     with FakeChatbotNode(NODE_SECRET, "shop-1") as node:
         settings.CHATBOT = {
             **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": node.url, "SHOP_ID": "shop-1",
-            "SSO_SECRET": NODE_SECRET, "READ_TIMEOUT": 5,
+            "SSO_SECRET": NODE_SECRET, "NODE_BOT_ID": "7480000000000000017", "READ_TIMEOUT": 5,
         }
         out, _, error = run("chatbot_chat", "--keep", stdin=io.StringIO("Hello\n\nShipping?\n/quit\nnever sent\n"))
     assert error is None
     assert out.count("Hello, we ship within 2 days.") == 2
     chats = [r.json for r in node.requests if r.path.startswith("/api/coze/chat")]
     assert [c["message"] for c in chats] == ["Hello", "Shipping?"]
-    assert "conversationId" not in chats[0] and chats[1]["conversationId"] == "conv-42"
+    conversation_id = node.conversation_of(chats[0]["userId"])
+    assert "conversationId" not in chats[0] and chats[1]["conversationId"] == conversation_id
     kept = Conversation.objects.get()
-    assert kept.provider_state == {"conversationId": "conv-42"} and kept.guest_id.startswith("cli-")
+    assert kept.provider_state == {"conversationId": conversation_id, "userId": chats[0]["userId"]}
+    assert kept.guest_id.startswith("cli-")
 
 
 def test_chat_masks_card_numbers_before_sending(use_openai):

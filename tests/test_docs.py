@@ -29,10 +29,13 @@ MEANINGS: dict[str, str] = {
     "ASSISTANT_NAME": "The assistant's display name (prompts, Stream user).",
     "NODE_URL": "Base URL of the chatbot-node service (`chatbot_node` provider and data sync).",
     "SHOP_ID": "This shop's id at chatbot-node.",
-    "SSO_SECRET": "Shared secret that signs the JWTs sent to chatbot-node.",
+    "SSO_SECRET": "Shared secret that signs the JWTs sent to chatbot-node (its `JWT_SECRET` must be the same).",
+    "NODE_BOT_ID": "The Coze bot chatbot-node calls (`botId`, required by the `chatbot_node` provider). "
+    "Empty: `COZE_BOT_ID`.",
     "WEBHOOK_SECRET": "Signs outbound data-sync webhooks (HMAC-SHA256).",
-    "SYNC_PATH": "chatbot-node path for bulk data sync; `{kind}` is `products`, `orders` or `customers`.",
-    "WEBHOOK_PATH": "chatbot-node path that receives change webhooks.",
+    "SYNC_PATH": "chatbot-node path for bulk data sync; `{type}` is the dataset number chatbot-node reads "
+    "(1 products, 2 orders, 3 customers), `{kind}` the word.",
+    "WEBHOOK_PATH": "chatbot-node path that receives change webhooks; `{type}` is `product`, `order` or `customer`.",
     "WEBHOOK_RETRY_DELAYS": "Seconds before each retry of a failed webhook delivery (one more attempt than delays).",
     "COZE_API_BASE": "Coze API base: `https://api.coze.cn` or `https://api.coze.com`.",
     "COZE_BOT_ID": "The Coze bot that answers (required by the `coze` provider).",
@@ -60,6 +63,8 @@ MEANINGS: dict[str, str] = {
     "always fit; 0 turns the budget off.",
     "CONNECT_TIMEOUT": "Seconds to connect to a provider.",
     "READ_TIMEOUT": "Seconds a provider may stay silent while answering.",
+    "STREAM_IDLE_TIMEOUT": "Seconds a reply may wait for its next event once the provider's stream has "
+    "started (keep-alive comments do not count); 0: only `READ_TIMEOUT` applies.",
     "MAX_MESSAGE_LENGTH": "Longest visitor message in characters; longer ones get 413.",
     "MAX_MESSAGES_PER_CONVERSATION": "Messages a conversation may hold before the visitor must start a new one.",
     "HISTORY_TURNS": "Earlier question-and-answer pairs sent to the provider with each question.",

@@ -13,13 +13,14 @@ from chatbot.exceptions import (
 )
 from chatbot.providers import get_provider
 from chatbot.providers.base import Delta
-from chatbot.providers.chatbot_node import ChatbotNodeProvider, chunk_text
+from chatbot.providers.chatbot_node import USER_ID_MAX, ChatbotNodeProvider, chunk_text, node_user_id
 from chatbot.providers.http import HEALTH_CACHE_SECONDS
 from tests.fakes.chat import chat_request, collect, collect_until_error
-from tests.fakes.chatbot_node import FakeChatbotNode
+from tests.fakes.chatbot_node import FakeChatbotNode, js_parse_int
 
 SECRET = "a-long-sso-secret-shared-with-chatbot-node-0123456789"
 SHOP_ID = "shop-17"
+BOT_ID = "7480000000000000017"
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,7 @@ def provider(node, settings):
         "NODE_URL": node.url + "/",
         "SHOP_ID": SHOP_ID,
         "SSO_SECRET": SECRET,
+        "NODE_BOT_ID": BOT_ID,
         "READ_TIMEOUT": 5,
     }
     provider = get_provider()
@@ -50,11 +52,12 @@ def test_streams_deltas_and_keeps_the_conversation_id(node, provider):
     got = collect(provider, request)
     assert got.deltas == ["Hello", ", we ship ", "within 2 days."]
     assert got.done.usage == {"token_count": 30, "output_count": 10, "input_count": 20}
-    assert request.state == {"conversationId": "conv-42"}
+    user_id = node_user_id(request.visitor)
+    assert request.state == {"conversationId": node.conversation_of(user_id), "userId": user_id}
     assert node.problems == []
     sent = node.requests[-1]
     assert sent.path == "/api/coze/chat/stream"
-    assert sent.json == {"shopId": SHOP_ID, "message": "Do you ship to Leeds?", "userId": request.visitor.key}
+    assert sent.json == {"shopId": SHOP_ID, "message": "Do you ship to Leeds?", "userId": user_id, "botId": BOT_ID}
     claims = node.claims[-1]
     assert claims["role"] == "service" and claims["iss"] == "shopsaas" and claims["aud"] == "chatbot-node"
 
@@ -66,11 +69,110 @@ def test_replies_reuse_the_upstream_connection(node, provider):
     assert len({request.client for request in node.requests}) == 1, "one kept-alive connection"
 
 
-def test_sends_the_stored_conversation_id_back(node, provider):
-    request = chat_request("And to Paris?")
-    request.state["conversationId"] = "conv-41"
+def test_sends_the_conversation_id_back(node, provider, django_user_model):
+    alice = django_user_model.objects.create_user("alice", "alice@example.com", "pw")
+    first = chat_request("Do you ship to Leeds?", user=alice)
+    collect(provider, first)
+    again = chat_request("And to Paris?", user=alice, conversation=first.conversation)
+    again.state = dict(first.state)
+    collect(provider, again)
+    assert node.requests[-1].json["conversationId"] == first.state["conversationId"]
+    assert len(node.conversations) == 1 and node.problems == []
+
+
+def test_each_visitor_has_a_conversation_of_their_own(node, provider, django_user_model):
+    alice = django_user_model.objects.create_user("alice", "alice@example.com", "pw")
+    requests = [chat_request("Hi", user=alice), chat_request("Hi"), chat_request("Hi")]
+    for request in requests:
+        collect(provider, request)
+    user_ids = [request.json["userId"] for request in node.requests]
+    assert len(set(user_ids)) == 3
+    for user_id in user_ids:
+        # chatbot-node's parseInt reads all of it, and it fits its 32-bit column.
+        assert user_id.isdigit() and 1 <= js_parse_int(user_id) <= USER_ID_MAX == 2**31 - 1
+    assert str(alice.pk) not in user_ids and "alice" not in str(user_ids)
+    assert len({request.state["conversationId"] for request in requests}) == 3
+    assert len(node.conversations) == 3 and node.problems == []
+
+
+def test_a_visitor_keeps_their_number(node, provider, django_user_model):
+    alice = django_user_model.objects.create_user("alice", "alice@example.com", "pw")
+    collect(provider, chat_request("Hi", user=alice))
+    collect(provider, chat_request("Hi again, in a new conversation", user=alice))
+    first, second = (request.json for request in node.requests)
+    assert first["userId"] == second["userId"]
+    assert "conversationId" not in second
+    assert len(node.conversations) == 1, "chatbot-node files both under the visitor's conversation"
+
+
+def test_the_number_depends_on_the_server_secret(settings, django_user_model):
+    alice = django_user_model.objects.create_user("alice", "alice@example.com", "pw")
+    visitor = chat_request("Hi", user=alice).visitor
+    before = node_user_id(visitor)
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    assert node_user_id(visitor) != before
+
+
+def test_a_conversation_id_filed_under_no_user_is_not_reused(node, provider):
+    # What an older build of the app kept: chatbot-node's one conversation for every visitor.
+    node.conversations["conv_shared"] = {"inboxUserId": None, "shopId": SHOP_ID, "botId": BOT_ID}
+    request = chat_request("Hi")
+    request.state = {"conversationId": "conv_shared"}
     collect(provider, request)
-    assert node.requests[-1].json["conversationId"] == "conv-41"
+    assert "conversationId" not in node.requests[-1].json
+    assert request.state["conversationId"] != "conv_shared"
+    assert request.state["userId"] == node.requests[-1].json["userId"]
+
+
+def test_bot_id_falls_back_to_coze_bot_id(node, provider, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "NODE_BOT_ID": "", "COZE_BOT_ID": "7480000000000000099"}
+    assert collect(get_provider(), chat_request("Hi")).deltas
+    assert node.requests[-1].json["botId"] == "7480000000000000099"
+
+
+def test_no_bot_id_is_an_error_before_calling(node, provider, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "NODE_BOT_ID": "", "COZE_BOT_ID": ""}
+    events, error = collect_until_error(get_provider(), chat_request("Hi"))
+    assert events == [] and isinstance(error, ProviderError) and "CHATBOT_NODE_BOT_ID" in error.detail
+    assert node.requests == []
+
+
+def test_a_stream_that_starts_then_goes_silent_ends_after_the_idle_time(node, provider, settings):
+    # Coze answered JSON (an expired token, a wrong bot): chatbot-node sends "started", then nothing.
+    node.scenario = "coze_json"
+    settings.CHATBOT = {**settings.CHATBOT, "READ_TIMEOUT": 60, "STREAM_IDLE_TIMEOUT": 0.05}
+    events, error = collect_until_error(get_provider(), chat_request("Hi"))
+    assert events == []
+    assert isinstance(error, ProviderTimeout) and "started, then sent nothing for 0.05 s" in error.detail
+    assert node.client_gone.wait(5), "the held-open response is closed"
+
+
+def test_without_an_idle_time_the_read_timeout_still_ends_a_silent_stream(node, provider, settings):
+    node.scenario = "coze_json"
+    settings.CHATBOT = {**settings.CHATBOT, "READ_TIMEOUT": 0.2, "STREAM_IDLE_TIMEOUT": 0}
+    _, error = collect_until_error(get_provider(), chat_request("Hi"))
+    assert isinstance(error, ProviderTimeout) and error.detail == "the stream stalled"
+
+
+def test_a_conversation_chatbot_node_no_longer_has_is_started_again(node, provider):
+    # Deleted in chatbot-node's admin, or a new database there: it answers "Conversation not found".
+    request = chat_request("Hi")
+    request.state = {"conversationId": "conv_gone", "userId": node_user_id(request.visitor)}
+    got = collect(provider, request)
+    assert got.text == "Hello, we ship within 2 days."
+    asked = [r.json for r in node.requests]
+    assert asked[0]["conversationId"] == "conv_gone" and "conversationId" not in asked[1]
+    assert request.state["conversationId"] == node.conversation_of(request.state["userId"])
+    assert node.problems == []
+
+
+def test_the_json_endpoint_also_starts_a_lost_conversation_again(node, provider):
+    node.scenario = "no_stream"
+    request = chat_request("Hi")
+    request.state = {"conversationId": "conv_gone", "userId": node_user_id(request.visitor)}
+    assert collect(provider, request).text == "Hello, we ship within 2 days."
+    assert node.paths() == ["/api/coze/chat/stream", "/api/coze/chat", "/api/coze/chat"]
+    assert request.state["conversationId"] == node.conversation_of(request.state["userId"])
 
 
 def test_chinese_split_across_packets(node, provider):
@@ -88,7 +190,8 @@ def test_falls_back_to_the_json_endpoint_and_chunks_the_answer(node, provider):
     got = collect(provider, request)
     assert got.text == "".join(node.reply)
     assert len(got.deltas) > 1
-    assert request.state["conversationId"] == "conv-42"
+    assert request.state["conversationId"] == node.conversation_of(node_user_id(request.visitor))
+    assert node.requests[-1].json["botId"] == BOT_ID
     assert node.paths() == ["/api/coze/chat/stream", "/api/coze/chat"]
     # The process remembers that the stream path is missing.
     collect(provider, chat_request("Again"))
@@ -96,7 +199,8 @@ def test_falls_back_to_the_json_endpoint_and_chunks_the_answer(node, provider):
     assert node.problems == []
 
 
-def test_a_wrong_secret_is_an_auth_error(node, provider, settings):
+def test_a_wrong_secret_is_an_auth_error_where_tokens_are_checked(node, provider, settings):
+    node.checks_tokens = True  # the deployed service checks none on chat; a gateway in front may
     settings.CHATBOT = {**settings.CHATBOT, "SSO_SECRET": "another-secret-that-is-also-long-enough-xx"}
     events, error = collect_until_error(get_provider(), chat_request("Hi"))
     assert events == [] and isinstance(error, ProviderAuthError)
@@ -173,18 +277,32 @@ def test_health_down(node, provider):
 def test_describe_shows_no_secret(provider):
     described = provider.describe()
     assert described["CHATBOT_SSO_SECRET"] == "set"
+    assert described["CHATBOT_NODE_BOT_ID"] == BOT_ID
     assert SECRET not in repr(described)
+
+
+def test_describe_says_where_the_bot_id_comes_from(settings):
+    from chatbot.conf import chatbot_settings
+
+    settings.CHATBOT = {**settings.CHATBOT, "NODE_BOT_ID": "", "COZE_BOT_ID": "7480000000000000099"}
+    assert ChatbotNodeProvider(chatbot_settings).describe()["CHATBOT_NODE_BOT_ID"] == (
+        "7480000000000000099 (from COZE_BOT_ID)"
+    )
+    settings.CHATBOT = {**settings.CHATBOT, "COZE_BOT_ID": ""}
+    assert ChatbotNodeProvider(chatbot_settings).describe()["CHATBOT_NODE_BOT_ID"] == "missing"
 
 
 def test_system_checks(settings):
     from chatbot.conf import chatbot_settings
 
-    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": "", "SSO_SECRET": "short"}
+    settings.CHATBOT = {
+        **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": "", "SSO_SECRET": "short", "COZE_BOT_ID": "b"
+    }
     ids = {m.id for m in ChatbotNodeProvider.system_checks(chatbot_settings)}
     assert ids == {"chatbot.E010", "chatbot.E012", "chatbot.W010"}
-    settings.CHATBOT = {**settings.CHATBOT, "NODE_URL": "ftp://x", "SHOP_ID": "1", "SSO_SECRET": ""}
+    settings.CHATBOT = {**settings.CHATBOT, "NODE_URL": "ftp://x", "SHOP_ID": "1", "SSO_SECRET": "", "COZE_BOT_ID": ""}
     ids = {m.id for m in ChatbotNodeProvider.system_checks(chatbot_settings)}
-    assert ids == {"chatbot.E011", "chatbot.E013"}
+    assert ids == {"chatbot.E011", "chatbot.E013", "chatbot.E014"}
 
 
 def test_chunk_text_keeps_every_character():
@@ -203,11 +321,32 @@ def test_chat_api_streams_the_reply_and_keeps_the_conversation_id(node, provider
     assert [name for name, _ in events] == ["message", "delta", "delta", "delta", "done"]
     assert events[-1][1]["text"] == "Hello, we ship within 2 days." and events[-1][1]["status"] == "done"
     conversation = Conversation.objects.get()
-    assert conversation.provider_state == {"conversationId": "conv-42"}
+    user_id = node.requests[-1].json["userId"]
+    conversation_id = node.conversation_of(user_id)
+    assert conversation.provider_state == {"conversationId": conversation_id, "userId": user_id}
     assert conversation.provider == "chatbot_node"
     chat.ask("And to Paris?")
-    assert node.requests[-1].json["conversationId"] == "conv-42"
+    assert node.requests[-1].json["conversationId"] == conversation_id
+    assert node.requests[-1].json["userId"] == user_id
     assert node.problems == []
+
+
+def test_chat_api_visitors_do_not_share_a_conversation(node, provider, chat, make_chat):
+    chat.ask("Do you ship to Leeds?")
+    make_chat().ask("Where is my order?")
+    assert len(node.conversations) == 2
+    by_conversation = {(cid, sender) for cid, _, sender, _ in node.messages}
+    assert len({cid for cid, _ in by_conversation}) == 2
+
+
+def test_chat_api_a_silent_stream_ends_with_a_timeout_error(node, provider, chat, settings):
+    from chatbot.models import Message
+
+    node.scenario = "coze_json"
+    settings.CHATBOT = {**settings.CHATBOT, "READ_TIMEOUT": 60, "STREAM_IDLE_TIMEOUT": 0.05}
+    events = chat.ask("Hi")
+    assert events[-1][0] == "error" and events[-1][1]["code"] == "upstream_timeout"
+    assert Message.objects.get(role="assistant").status == "error"
 
 
 def test_chat_api_chinese_split_across_packets(node, provider, chat):

@@ -227,6 +227,18 @@ def test_a_server_that_never_answers_times_out(llm, provider, settings):
     assert isinstance(error, ProviderTimeout)
 
 
+# "long": nothing more at all; "murmur": keep-alive comments only, which do not count as events.
+@pytest.mark.parametrize("silence", ["long", "murmur"])
+def test_a_stream_that_goes_silent_ends_after_the_idle_time(llm, provider, settings, silence):
+    # The idle limit lives in the shared HTTP base: every remote provider gets it.
+    llm.script = [[chunk({"content": "Hel"}), silence]]
+    settings.CHATBOT = {**settings.CHATBOT, "READ_TIMEOUT": 60, "STREAM_IDLE_TIMEOUT": 0.05}
+    events, error = collect_until_error(get_provider(), chat_request("Hi"))
+    assert events == [Delta("Hel")]
+    assert isinstance(error, ProviderTimeout) and "sent nothing for 0.05 s" in error.detail
+    assert llm.client_gone.wait(5)
+
+
 def test_replies_reuse_the_upstream_connection(llm, provider):
     # Closed with the end of its body unread, a finished stream's connection was thrown away: every
     # reply opened a new one (over HTTPS, a TLS handshake before its first token).

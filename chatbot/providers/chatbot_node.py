@@ -1,8 +1,14 @@
 """The chatbot-node service (the Node system's Coze gateway) as a provider.
 
-Requests carry the single-sign-on JWT chatbot-node expects from the shop platform: HS256 with the
+Requests carry the single-sign-on JWT the shop platform issues for chatbot-node: HS256 with the
 shop's ``CHATBOT_SSO_SECRET``, ``iss`` "shopsaas", ``aud`` "chatbot-node", one hour. The role is
-"service", never "admin": the shop only needs to chat on its visitors' behalf.
+"service", never "admin": the shop only needs to chat on its visitors' behalf. (chatbot-node as
+deployed checks no token on its chat routes; the token is sent all the same, so a deployment that
+does check it keeps working.)
+
+chatbot-node files a conversation under ``parseInt(userId)`` in a 32-bit integer column, so each
+visitor is sent as a number of their own (:func:`node_user_id`), and the ``botId`` it must call Coze
+with travels in every request: without it Coze refuses and chatbot-node never ends the reply.
 """
 
 from __future__ import annotations
@@ -10,15 +16,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jwt
 from django.core.checks import CheckMessage, Error, Warning
+from django.utils.crypto import salted_hmac
 
 from chatbot.exceptions import ProviderBadResponse, ProviderError, ProviderUnavailable
 from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, ProviderEvent
 from chatbot.providers.http import HTTPProvider, public_url, set_or_missing
+
+if TYPE_CHECKING:
+    from chatbot.identity import Visitor
 
 SSO_ISSUER = "shopsaas"
 SSO_AUDIENCE = "chatbot-node"
@@ -30,9 +40,36 @@ MIN_SECRET_BYTES = 32
 STREAM_PATH = "/api/coze/chat/stream"
 CHAT_PATH = "/api/coze/chat"
 
+#: What chatbot-node answers for a ``conversationId`` it does not have.
+CONVERSATION_GONE = "Conversation not found"
+
+
+class ConversationGone(ProviderError):
+    """chatbot-node does not know the conversation id sent; the message is asked again without it."""
+
+
+#: chatbot-node stores ``userId`` in a signed 32-bit integer column; 0 would read as "no user".
+USER_ID_MAX = 2**31 - 1
+
+
+def node_user_id(visitor: Visitor) -> str:
+    """The visitor's number at chatbot-node: digits within 1..2**31-1, the same for every message.
+
+    An HMAC of the visitor's key with the server's ``SECRET_KEY``, so it says nothing about the
+    visitor (not their user's primary key) and cannot be traced back without that secret. With 31
+    bits, two of tens of thousands of visitors may share a number; only the first message of a
+    conversation is filed by it (the rest carry chatbot-node's ``conversationId``)."""
+    digest = salted_hmac("chatbot.providers.chatbot_node.user", visitor.key).digest()
+    return str(int.from_bytes(digest[:8], "big") % USER_ID_MAX + 1)
+
+
+def node_bot_id(conf: Any) -> str:
+    """``CHATBOT_NODE_BOT_ID``, or ``COZE_BOT_ID`` when that is not set."""
+    return str(conf.NODE_BOT_ID or conf.COZE_BOT_ID or "")
+
 
 def sso_token(secret: str, shop_id: str, *, role: str = SSO_ROLE, now: float | None = None) -> str:
-    """The SSO JWT chatbot-node verifies on every request."""
+    """The SSO JWT sent with every request to chatbot-node (chat and data sync)."""
     issued = int(time.time() if now is None else now)
     claims = {
         "shopId": shop_id,
@@ -89,13 +126,33 @@ class ChatbotNodeProvider(HTTPProvider):
         return {"Authorization": f"Bearer {token}", "Accept": "text/event-stream, application/json"}
 
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        bot_id = node_bot_id(self.options)
+        if not bot_id:
+            # chatbot-node would announce a reply and never send it.
+            raise ProviderError("CHATBOT_NODE_BOT_ID (or COZE_BOT_ID) is not set")
+        user_id = node_user_id(request.visitor)
+        if request.state.get("userId") != user_id:
+            # A conversation id chatbot-node filed under another user number (an older build of this
+            # app sent ids it read as no user at all, one conversation for every visitor) is not reused.
+            request.state.pop("conversationId", None)
+            request.state["userId"] = user_id
         body: dict[str, Any] = {
             "shopId": str(self.options.SHOP_ID),
             "message": request.text,
-            "userId": request.visitor.key,
+            "userId": user_id,
+            "botId": bot_id,
         }
         if request.state.get("conversationId"):
             body["conversationId"] = request.state["conversationId"]
+        try:
+            yield from self._ask(body, request)
+        except ConversationGone:
+            # Deleted in chatbot-node's admin, or its database was replaced: start a new one there.
+            request.state.pop("conversationId", None)
+            body.pop("conversationId", None)
+            yield from self._ask(body, request)
+
+    def _ask(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
         if not self._stream_missing:
             response = self.send(
                 "POST", self.base_url + STREAM_PATH, json=body, headers=self._headers(), stream=True, check=False
@@ -110,7 +167,7 @@ class ChatbotNodeProvider(HTTPProvider):
 
     def _read_stream(self, response: Any, request: ChatRequest) -> Iterator[ProviderEvent]:
         usage = None
-        completed = ended = False
+        completed = ended = replied = False
         events = self.events(response)
         try:
             for event in events:
@@ -128,11 +185,14 @@ class ChatbotNodeProvider(HTTPProvider):
                 if kind == "message":
                     content = data.get("content")
                     if isinstance(content, str) and content:
+                        replied = True
                         yield Delta(content)
                 elif kind == "completed":
                     completed = True
                     usage = data.get("usage") or None
                 elif kind == "error":
+                    if not replied and _error_text(data) == CONVERSATION_GONE and "conversationId" in request.state:
+                        raise ConversationGone(CONVERSATION_GONE)
                     raise ProviderError(f"chatbot-node: {_error_text(data)}")
                 # "started" only carries the conversation id, read above.
             else:
@@ -143,7 +203,12 @@ class ChatbotNodeProvider(HTTPProvider):
         yield Done(usage=usage if isinstance(usage, dict) else None)
 
     def _whole_reply(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
-        response = self.send("POST", self.base_url + CHAT_PATH, json=body, headers=self._headers())
+        response = self.send("POST", self.base_url + CHAT_PATH, json=body, headers=self._headers(), check=False)
+        gone = response.status_code == 404 and "conversationId" in body
+        if gone and self.error_detail(response) == CONVERSATION_GONE:
+            response.close()
+            raise ConversationGone(CONVERSATION_GONE)
+        self.raise_for_status(response)
         data = self.read_json(response)
         if not isinstance(data, dict) or not isinstance(data.get("response"), str):
             raise ProviderBadResponse("chatbot-node's chat answer has no response text")
@@ -174,6 +239,7 @@ class ChatbotNodeProvider(HTTPProvider):
             "CHATBOT_NODE_URL": public_url(self.options.NODE_URL) or "missing",
             "CHATBOT_SHOP_ID": self.options.SHOP_ID or "missing",
             "CHATBOT_SSO_SECRET": set_or_missing(self.options.SSO_SECRET),
+            "CHATBOT_NODE_BOT_ID": _bot_id_source(self.options),
         }
 
     @classmethod
@@ -208,6 +274,14 @@ class ChatbotNodeProvider(HTTPProvider):
                     id="chatbot.E012",
                 )
             )
+        if not node_bot_id(conf):
+            errors.append(
+                Error(
+                    "The chatbot_node provider needs the Coze bot id chatbot-node should call.",
+                    hint="Set CHATBOT_NODE_BOT_ID (or COZE_BOT_ID) to the bot's id from the Coze console.",
+                    id="chatbot.E014",
+                )
+            )
         if not conf.SSO_SECRET:
             errors.append(
                 Error(
@@ -225,6 +299,14 @@ class ChatbotNodeProvider(HTTPProvider):
                 )
             )
         return errors
+
+
+def _bot_id_source(conf: Any) -> str:
+    if conf.NODE_BOT_ID:
+        return str(conf.NODE_BOT_ID)
+    if conf.COZE_BOT_ID:
+        return f"{conf.COZE_BOT_ID} (from COZE_BOT_ID)"
+    return "missing"
 
 
 def _error_text(data: dict[str, Any]) -> str:

@@ -177,16 +177,29 @@ class HTTPProvider(Provider):
         finally:
             response.close()
 
+    @property
+    def idle_timeout(self) -> float:
+        """Seconds a started stream may go without an event (``STREAM_IDLE_TIMEOUT``); 0: no limit."""
+        return max(0.0, float(self.options.STREAM_IDLE_TIMEOUT or 0))
+
     def events(self, response: requests.Response) -> Iterator[SSEEvent]:
-        """The response's SSE events; a read timeout or a dropped connection raises a typed error."""
+        """The response's SSE events; a read timeout or a dropped connection raises a typed error.
+
+        Once the first event is read, waiting longer than :attr:`idle_timeout` for the next one raises
+        :class:`ProviderTimeout`: some services (chatbot-node when Coze answers JSON) announce a reply
+        and then send nothing while holding the response open, and the visitor must not wait out the
+        whole read timeout. Time the caller spends on an event does not count."""
+        silence = _Silence(response, self.idle_timeout, self.timeout[1])
         try:
-            yield from iter_events(_iter_bytes(response))
+            for event in iter_events(silence.watch(_iter_bytes(response))):
+                yield event
+                silence.restart()
         except (requests.Timeout, ReadTimeoutError, TimeoutError) as exc:
-            raise ProviderTimeout("the stream stalled") from exc
+            raise silence.timeout_error() from exc
         except requests.ConnectionError as exc:
             # requests reports a read timeout during iteration as a ConnectionError wrapping urllib3's.
             if exc.args and isinstance(exc.args[0], ReadTimeoutError):
-                raise ProviderTimeout("the stream stalled") from exc
+                raise silence.timeout_error() from exc
             raise ProviderUnavailable(f"the stream was cut: {type(exc).__name__}") from exc
         except (requests.RequestException, ProtocolError, OSError) as exc:
             raise ProviderUnavailable(f"the stream was cut: {type(exc).__name__}") from exc
@@ -240,6 +253,45 @@ class HTTPProvider(Provider):
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+class _Silence:
+    """The idle limit of one stream, enforced through the socket's timeout: before each read the
+    timeout is what is left of the idle time (or the read timeout, when that is shorter), so a
+    silent server raises the same socket timeout a stalled one does, only sooner."""
+
+    def __init__(self, response: requests.Response, idle: float, read_timeout: float):
+        connection = getattr(response.raw, "connection", None)
+        self.sock = getattr(connection, "sock", None)
+        # Without a socket to time (a response not read from the network) only the read timeout applies.
+        self.idle = idle if self.sock is not None else 0.0
+        self.read_timeout = read_timeout
+        self.deadline: float | None = None
+        #: True while the socket's timeout is the idle time left rather than the read timeout.
+        self.idle_bound = False
+
+    def restart(self) -> None:
+        if self.idle:
+            self.deadline = time.monotonic() + self.idle
+
+    def watch(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        while True:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("idle")
+                self.idle_bound = left < self.read_timeout
+                assert self.sock is not None  # a deadline is only set when there is a socket
+                self.sock.settimeout(min(left, self.read_timeout))
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    def timeout_error(self) -> ProviderTimeout:
+        if self.deadline is not None and (self.idle_bound or time.monotonic() >= self.deadline):
+            return ProviderTimeout(f"the stream started, then sent nothing for {self.idle:g} s")
+        return ProviderTimeout("the stream stalled")
 
 
 def _iter_bytes(response: requests.Response) -> Iterator[bytes]:

@@ -18,7 +18,8 @@ from chatbot.conf import chatbot_settings
 from chatbot.models import SyncState
 from chatbot.shop import get_shop
 from chatbot.shop.base import SYNC_KINDS
-from chatbot.sync.client import SyncError, auth_headers, encode, post, sync_path
+from chatbot.sync.client import DATASET_NAMES, DATASET_TYPES, SyncError, auth_headers, post, sync_path
+from chatbot.sync.encoding import encode
 
 #: Called after each batch with (records done in this pass, total or None).
 Progress = Callable[[int, int | None], None]
@@ -32,6 +33,23 @@ def run_lease() -> timedelta:
     """``RUN_LEASE``, or twice the longest a batch request may take when the timeouts are longer."""
     request = float(chatbot_settings.CONNECT_TIMEOUT) + float(chatbot_settings.READ_TIMEOUT)
     return max(RUN_LEASE, timedelta(seconds=2 * request))
+
+
+REFUSED_HINT = "chatbot-node's JWT_SECRET must be the same as CHATBOT_SSO_SECRET"
+
+
+def check_answer(kind: str, data: object) -> None:
+    """chatbot-node answers 200 for any dataset type, even one it cannot read: the batch only counts
+    when the answer names the expected type."""
+    expected = DATASET_NAMES[kind]
+    if not isinstance(data, dict) or data.get("success") is not True:
+        raise SyncError(f"chatbot-node did not accept the batch: {str(data)[:200]}")
+    filed = data.get("datasetType")
+    if filed != expected:
+        raise SyncError(
+            f"chatbot-node filed the batch under {'dataset type ' + repr(filed) if filed else 'no dataset type'}, "
+            f"not {expected!r}: CHATBOT['SYNC_PATH'] must put the type number ({{type}}) in the path"
+        )
 
 
 class SyncInProgress(Exception):
@@ -115,12 +133,13 @@ def sync(
             for batch in getattr(shop, f"iter_{kind}")(cursor, batch_size):
                 body = {
                     "shopId": chatbot_settings.SHOP_ID,
-                    "type": kind,
+                    "type": DATASET_TYPES[kind],
                     "batch": state.batches_sent + 1,
                     "cursor": cursor,
                     "items": [record.data for record in batch],
                 }
-                post(sync_path(kind), encode(body), headers, session=session)
+                answer = post(sync_path(kind), encode(body), headers, session=session, refused_hint=REFUSED_HINT)
+                check_answer(kind, answer.data)
                 cursor = batch[-1].id
                 report.batches += 1
                 report.records += len(batch)

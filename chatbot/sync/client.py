@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -30,8 +31,20 @@ def node_url(path: str) -> str:
     return f"{base}/{path.lstrip('/')}"
 
 
+#: The dataset numbers chatbot-node's ``updateDataset/:type`` route reads (``parseInt``), and the name
+#: it answers with for each.
+DATASET_TYPES = {"products": 1, "orders": 2, "customers": 3}
+DATASET_NAMES = {"products": "product", "orders": "order", "customers": "customer"}
+
+
 def sync_path(kind: str) -> str:
-    return chatbot_settings.SYNC_PATH.format(kind=kind)
+    """``SYNC_PATH`` for ``kind``: ``{type}`` is its dataset number, ``{kind}`` the word."""
+    return chatbot_settings.SYNC_PATH.format(type=DATASET_TYPES[kind], kind=kind)
+
+
+def webhook_path(record_type: str) -> str:
+    """``WEBHOOK_PATH`` for ``product``, ``order`` or ``customer`` events (``{type}``)."""
+    return chatbot_settings.WEBHOOK_PATH.format(type=record_type)
 
 
 def auth_headers() -> dict[str, str]:
@@ -43,8 +56,18 @@ def auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {sso_token(secret, shop_id)}"}
 
 
-def post(path: str, body: bytes, headers: dict[str, str], *, session: requests.Session | None = None) -> int:
-    """POST ``body`` (JSON bytes) and return the status; raises :class:`SyncError` unless 2xx."""
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    #: The JSON body, or None when there was none or it was not JSON.
+    data: Any
+
+
+def post(
+    path: str, body: bytes, headers: dict[str, str], *, session: requests.Session | None = None, refused_hint: str = ""
+) -> Answer:
+    """POST ``body`` (JSON bytes); raises :class:`SyncError` unless the status is 2xx. ``refused_hint``
+    is added to the error of a 401 or 403: which secret must match on chatbot-node's side."""
     timeout = (float(chatbot_settings.CONNECT_TIMEOUT), float(chatbot_settings.READ_TIMEOUT))
     sender = session or requests
     try:
@@ -56,11 +79,14 @@ def post(path: str, body: bytes, headers: dict[str, str], *, session: requests.S
     except requests.RequestException as exc:
         raise SyncError(f"connection failed: {exc.__class__.__name__}") from exc
     with response:
-        if not 200 <= response.status_code < 300:
-            raise SyncError(f"HTTP {response.status_code}: {response.text[:200]}", upstream_status=response.status_code)
-        return response.status_code
-
-
-def encode(data: Any) -> bytes:
-    # Compact and stable: the webhook signature is computed over exactly these bytes.
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+        status = response.status_code
+        if not 200 <= status < 300:
+            detail = f"HTTP {status}: {response.text[:200]}"
+            if status in (401, 403) and refused_hint:
+                detail += f" ({refused_hint})"
+            raise SyncError(detail, upstream_status=status)
+        try:
+            data = json.loads(response.content) if response.content else None
+        except ValueError:
+            data = None
+        return Answer(status, data)

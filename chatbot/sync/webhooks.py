@@ -1,11 +1,14 @@
 """Change events pushed to chatbot-node's webhook receiver as they happen.
 
 Each event is stored as a :class:`chatbot.models.WebhookDelivery` in the transaction that changed the
-data, and sent by a Django Task once that transaction commits. The body is
-``{"event", "data", "timestamp", "shopId", "id"}`` as compact JSON; ``X-Webhook-Signature`` is the hex
-HMAC-SHA256 of exactly those bytes with ``CHATBOT_WEBHOOK_SECRET``. A failed attempt is retried after
-``WEBHOOK_RETRY_DELAYS`` seconds (deferred tasks where the backend supports them); when every attempt
-has failed the delivery is "failed" and can be sent again from the admin.
+data, and sent by a Django Task once that transaction commits, to ``WEBHOOK_PATH`` with ``{type}`` the
+record type (chatbot-node has one route each for product, order and customer events). The body is
+``{"event", "data", "timestamp", "id", "shopId"}`` as compact JSON that ``JSON.stringify`` prints back
+unchanged (:mod:`chatbot.sync.encoding`): chatbot-node checks the signature over that, not over the
+bytes received. The signature, the hex HMAC-SHA256 of the body with ``CHATBOT_WEBHOOK_SECRET``, goes in
+``X-EverShop-Signature`` (what chatbot-node reads) and ``X-Webhook-Signature``. A failed attempt is
+retried after ``WEBHOOK_RETRY_DELAYS`` seconds (deferred tasks where the backend supports them); when
+every attempt has failed the delivery is "failed" and can be sent again from the admin.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from django_tasks import task, task_backends
 
 from chatbot.conf import chatbot_settings
 from chatbot.models import WebhookDelivery
-from chatbot.sync.client import SyncError, encode, post
+from chatbot.sync.client import SyncError, post, webhook_path
+from chatbot.sync.encoding import encode
 from chatbot.tasks import enqueue, runs_inline
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Webhook-Signature"
+#: Both carry the same signature: chatbot-node reads the first, other receivers the second.
+SIGNATURE_HEADERS = ("X-EverShop-Signature", "X-Webhook-Signature")
+REFUSED_HINT = "chatbot-node's EVERSHOP_WEBHOOK_SECRET must be the same as CHATBOT_WEBHOOK_SECRET"
 EVENTS = (
     "product.created",
     "product.updated",
@@ -89,14 +95,17 @@ def attempt(delivery: WebhookDelivery) -> bool:
     if not secret:
         raise SyncError("CHATBOT_WEBHOOK_SECRET is not set; refusing to send an unsigned webhook")
     body = body_for(delivery)
+    signature = sign(body, secret)
     headers = {
-        SIGNATURE_HEADER: sign(body, secret),
+        **dict.fromkeys(SIGNATURE_HEADERS, signature),
         "X-Webhook-Event": delivery.event,
         "X-Webhook-Id": str(delivery.public_id),
     }
+    record_type = delivery.event.partition(".")[0]
     delivery.attempts += 1
     try:
-        delivery.response_status = post(chatbot_settings.WEBHOOK_PATH, body, headers)
+        answer = post(webhook_path(record_type), body, headers, refused_hint=REFUSED_HINT)
+        delivery.response_status = answer.status
     except SyncError as exc:
         delivery.response_status = exc.upstream_status
         delivery.last_error = exc.detail[:2000]

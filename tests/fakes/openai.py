@@ -3,7 +3,8 @@
 Each completion request takes the next answer from ``script`` (the last one repeats). An answer is a
 list of steps: chunk dicts are sent as ``data:`` events, bytes are sent raw, and the strings
 "cut", "hang", "long", "no-done" and "stall" change how the stream ends; "pause" waits for ``proceed`` and
-"flood" then keeps sending text until the client hangs up.
+"flood" then keeps sending text until the client hangs up; "murmur" keeps sending keep-alive comments
+(and no event) until the client hangs up.
 """
 
 from __future__ import annotations
@@ -110,7 +111,10 @@ class FakeOpenAI(FakeServer):
                 self.proceed.wait()
                 continue
             if step == "flood":
-                self._flood(handler)
+                self._flood(handler, b"")
+                return
+            if step == "murmur":
+                self._flood(handler, b": keep-alive\n\n")
                 return
             if step == "no-done":
                 handler.end_stream()
@@ -124,10 +128,10 @@ class FakeOpenAI(FakeServer):
         handler.write(b"data: [DONE]\n\n")
         handler.end_stream()
 
-    def _flood(self, handler: FakeHandler) -> None:
+    def _flood(self, handler: FakeHandler, comment: bytes) -> None:
         try:
             while not self.release.is_set():
-                handler.write(sse(chunk({"content": "."})))
+                handler.write(comment or sse(chunk({"content": "."})))
         except OSError:
             self.client_gone.set()
         handler.close_connection = True
