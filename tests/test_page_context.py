@@ -9,6 +9,7 @@ from chatbot.providers.base import with_page_note
 from chatbot.shop.oscar import OscarShop
 from tests.conftest import parse_sse, reply_text
 from tests.fakes.chat import chat_request
+from tests.fakes.chatbot_node import FakeChatbotNode
 from tests.fakes.openai import FakeOpenAI, openai_settings
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +82,15 @@ def test_the_adapter_resolves_only_its_own_product_pages(boots):
     assert shop.product_for_path(boots.get_absolute_url()).title == "Leather Hiking Boots"
     for path in ("/", "/catalogue/", "/accounts/orders/1/", "/catalogue/category/x_1/", "not a path"):
         assert shop.product_for_path(path) is None
+
+
+def test_chatbot_node_gets_the_pages_product_with_the_question(chat, boots, settings):
+    with FakeChatbotNode("node-secret", "shop-1") as node:
+        settings.CHATBOT = {
+            **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": node.url, "SHOP_ID": "shop-1",
+            "SSO_SECRET": "node-secret", "NODE_BOT_ID": "7301", "READ_TIMEOUT": 5,
+        }
+        ask(chat, "is this one waterproof?", boots.get_absolute_url())
+        message = node.requests[-1].json["message"]
+    assert message.endswith("\nis this one waterproof?") and '"Leather Hiking Boots"' in message
+    assert "£129.00" in message and "only 2 left" in message

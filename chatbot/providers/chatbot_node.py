@@ -24,7 +24,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.crypto import salted_hmac
 
 from chatbot.exceptions import ProviderBadResponse, ProviderError, ProviderUnavailable
-from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, ProviderEvent
+from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, ProviderEvent, with_page_note
 from chatbot.providers.http import HTTPProvider, public_url, set_or_missing
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class ChatbotNodeProvider(HTTPProvider):
             request.state["userId"] = user_id
         body: dict[str, Any] = {
             "shopId": str(self.options.SHOP_ID),
-            "message": request.text,
+            "message": with_page_note(request),
             "userId": user_id,
             "botId": bot_id,
         }
