@@ -49,7 +49,7 @@ def test_guest_email_is_compared_case_insensitively(chat, customers):
 )
 def test_guest_without_the_right_email_learns_nothing(chat, customers, question):
     text = reply_text(chat.ask(question))
-    assert "couldn't find an order with that number and email" in text
+    assert "couldn't find a guest order with that number and email" in text
     for secret in ("Shipped", "Pending", "Being processed", "Trail Running Shoes", "89.00"):
         assert secret not in text
 

@@ -35,6 +35,7 @@ from chatbot.shop.base import Policy
 
 logger = logging.getLogger(__name__)
 _CHUNK = re.compile(r"\S+\s*|\s+")
+_DIFFERENCE = re.compile(r"\bdifference|区别|不同|差别|对比|比较", re.I)
 
 
 class LocalProvider(Provider):
@@ -73,9 +74,9 @@ class LocalProvider(Provider):
             if THANKS.match(text):
                 return Answer(_("You're welcome! Is there anything else I can help with?"))
             lexicon = load_lexicon(self.options.LOCAL_LEXICON)
-            if is_order_question(text):
-                return Answer(orders.answer(request, text, self._cancel_policy(request, lexicon, lang)))
             topic = policy_topic(text)
+            if is_order_question(text) and not orders.general(request, text, topic):
+                return Answer(orders.answer(request, text, self._cancel_policy(request, lexicon, lang)))
             if topic is not None:
                 return self._policy(request, text, topic, lexicon, lang)
             if request.shop.name == "none":
@@ -155,6 +156,10 @@ class ProductQuestion:
         q = self.question
         if q.compare:
             pair = self.pair()
+            if pair is None and q.terms and _DIFFERENCE.search(self.request.text):
+                # "What's the difference between the teapots?": the two best matches.
+                found = self.catalogue.search(q.terms).entries
+                pair = (found[0], found[1]) if len(found) >= 2 else None
             if pair is not None:
                 return products.compare(self.shop, self.catalogue, *pair)
         focus = self.focus()
@@ -200,8 +205,8 @@ class ProductQuestion:
     def single(self, entries: list[Entry], terms: list[Term]) -> Entry | None:
         """The product a question names outright ("is the hiking boot waterproof?"), if it names one."""
         q = self.question
-        if q.existence or q.has_constraints or q.people or not (q.yes_no or q.asks_size or q.asks_weight
-                                                                  or q.asks_material or q.asks_price or q.asks_stock):
+        if q.existence or q.has_constraints or q.people or not (q.yes_no or q.asks_about_product or q.asks_price
+                                                                  or q.asks_stock or q.asks_fact):
             return None
         top = entries[0]
         things = [t for t in terms if t.kind in ("thing", "cjk")]
@@ -235,7 +240,8 @@ class ProductQuestion:
             entry = None
             if terms:
                 match = self.catalogue.search(terms)
-                entry = match.entries[0] if match.entries and not match.unmet else None
+                fresh = [e for e in match.entries if all(e is not other for other in found)]
+                entry = fresh[0] if fresh and not match.unmet else None
             elif re.search(r"\b(this|it|this one)\b|这", side, re.I):
                 earlier = self.previous_entries()
                 entry = self.page_entry() or (earlier[0] if earlier else None)
@@ -279,24 +285,28 @@ class ProductQuestion:
             else:
                 entries = sized
         low, high = q.min_price, q.max_price
-        if q.relative and self.previous:
-            shown = set(self.previous.get("products") or [])
+        previous = self.previous or self.page_subject()
+        if q.relative and previous:
+            shown = set(previous.get("products") or [])
             entries = [e for e in entries if e.product.id not in shown] or self.related(terms, shown)
-            if q.relative == "cheaper" and self.previous.get("low"):
-                high = min(filter(None, [high, _decimal(self.previous["low"])]))
-            elif q.relative == "dearer" and self.previous.get("high"):
-                low = max(filter(None, [low, _decimal(self.previous["high"])]))
+            if q.relative == "cheaper" and previous.get("low"):
+                high = min(filter(None, [high, _decimal(previous["low"])]))
+            elif q.relative == "dearer" and previous.get("high"):
+                low = max(filter(None, [low, _decimal(previous["high"])]))
+        elif q.more and previous and not q.terms:
+            # "Any similar ones?": others than those already shown.
+            shown = set(previous.get("products") or [])
+            entries = [e for e in entries if e.product.id not in shown] or entries
         if low is not None or high is not None:
             priced = products.within_price(entries, low, high)
             if not priced:
                 return self.nothing_in_range(entries, terms, what, low, high)
             entries = priced
-        order = q.order or ("price_asc" if q.relative == "cheaper" else "price_desc" if q.relative == "dearer" else "")
-        if order and order.startswith("price") and (q.relative or spread or len(entries) > 1 and not q.order):
-            entries, _stated = products.order_by(entries, order)
-        elif order:
-            return products.superlative(self.shop, entries, order, terms)
-        if spread:
+        if q.order and not q.relative:
+            return products.superlative(self.shop, entries, q.order, terms)
+        if q.relative:
+            entries, _stated = products.order_by(entries, "price_asc" if q.relative == "cheaper" else "price_desc")
+        elif spread:
             entries = _one_per_category(sorted(entries, key=lambda e: -(e.product.price or 0)))
         intro = self.intro(len(entries), what, low, high)
         if terms and not spread and not q.relative and all(_mentioned_only(e, terms) for e in entries):
@@ -304,6 +314,11 @@ class ProductQuestion:
             intro = _("We don't sell %(what)s as such, but these are related:") % {"what": what}
         answer = products.listing(self.shop, entries, " ".join([*notes, intro]), terms)
         return answer
+
+    def page_subject(self) -> dict | None:
+        """The product page's product as what "cheaper" and "similar" are measured against."""
+        page = self.page_entry()
+        return products.subject_of([page], []) if page is not None else None
 
     def related(self, terms: list[Term], shown: set[str]) -> list[Entry]:
         """Other products like the ones shown: of a broader kind (a down jacket is a jacket), else of the

@@ -142,6 +142,14 @@ CONTRARY = {
     "washable": ("hand wash", "dry clean", "手洗", "干洗"),
     "waterproof": ("not waterproof", "drain fast"),
 }
+#: Words that do say it, beside a contrary one ("machine wash at 30 °C; hand wash the trim").
+AFFIRMING = {"dishwasher": ("dishwasher safe",), "washable": ("machine wash", "机洗")}
+#: What a description says instead of the property's own word: a sleeping bag "rated to -10 °C" is warm.
+EVIDENCE = {
+    "warm": re.compile(r"rated to|°\s*c comfort|insulated|\bdown\b|fleece|lambswool|merino|羽绒|保暖|白鸭绒", re.I),
+    "waterproof": re.compile(r"\bipx?[5-8]\b|hydrostatic|waterproof membrane", re.I),
+    "battery": re.compile(r"\d+\s*(hours|小时)|\bmah\b", re.I),
+}
 
 
 def find(description: str, concepts: list[str], lexicon: Lexicon, surfaces: list[str]) -> Finding | None:
@@ -149,8 +157,9 @@ def find(description: str, concepts: list[str], lexicon: Lexicon, surfaces: list
     candidates = sentences(description)
     for concept in concepts:
         for sentence in candidates:
-            if any(word in sentence.lower() for word in CONTRARY.get(concept, ())) and not _mentions(
-                sentence, concept, lexicon
+            lowered = sentence.lower()
+            if any(word in lowered for word in CONTRARY.get(concept, ())) and not any(
+                word in lowered for word in AFFIRMING.get(concept, ())
             ):
                 return Finding(sentence, False)
     for concept, surface in zip(concepts, surfaces, strict=False):
@@ -166,6 +175,11 @@ def find(description: str, concepts: list[str], lexicon: Lexicon, surfaces: list
                     if said is True and _negated(sentence, found):
                         said = False
                     return Finding(sentence, said)
+    for concept in concepts:
+        evidence = EVIDENCE.get(concept)
+        for sentence in candidates if evidence else ():
+            if evidence.search(sentence):
+                return Finding(sentence, True)
     return None
 
 
@@ -177,7 +191,13 @@ def _mentions(sentence: str, concept: str, lexicon: Lexicon) -> str:
 
 
 def _negated(sentence: str, surface: str) -> bool:
+    """"Not a voltage converter", "an E27 bulb (not included)": a negation in the same clause before
+    the word, or right after it."""
     lowered = sentence.lower()
     at = lowered.find(surface.lower())
-    before = lowered[max(0, at - 12) : at] if at >= 0 else lowered
-    return bool(_NEGATION.search(before))
+    if at < 0:
+        return bool(_NEGATION.search(lowered))
+    clause_start = max(lowered.rfind(mark, 0, at) for mark in (",", ";", ":", ".", "，", "；", "。"))
+    before = lowered[clause_start + 1 : at]
+    after = lowered[at + len(surface) : at + len(surface) + 16]
+    return bool(_NEGATION.search(before) or re.match(r"\W*\(?\s*(not|no)\b", after))

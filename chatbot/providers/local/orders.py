@@ -12,10 +12,19 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from chatbot.providers.base import ChatRequest
-from chatbot.providers.local.question import CANCEL, EMAIL, ORDER_NUMBER
+from chatbot.providers.local.question import CANCEL, EMAIL, ORDER_NUMBER, is_order_question
 from chatbot.shop.base import OrderInfo
 
+_LAST = re.compile(r"\b(last|latest|most recent|newest|previous)\b|最近一次|最新|上一个|上次", re.I)
 _TRACKING = re.compile(r"\btrack(ing)?\b|\bwhere is\b|\bwhen will\b|\barrive\b|物流|快递|单号|到哪|追踪", re.I)
+
+
+def general(request: ChatRequest, text: str, topic: str | None) -> bool:
+    """A question about orders in general ("how long will my order take to arrive?") from a guest who
+    names no order: the shop's policy answers it, not an order look-up."""
+    if topic is None or request.visitor.is_authenticated or ORDER_NUMBER.search(text) or EMAIL.search(text):
+        return False
+    return is_order_question(text) and not CANCEL.search(text)
 
 
 def answer(request: ChatRequest, text: str, cancel_policy: str) -> str:
@@ -36,7 +45,7 @@ def answer(request: ChatRequest, text: str, cancel_policy: str) -> str:
         if wants_cancel:
             target = orders[0] if number else next((o for o in orders if o.can_cancel), orders[0])
             return cancel_text(target, cancel_policy)
-        if number or _TRACKING.search(text) and len(orders) == 1:
+        if number or _LAST.search(text) or _TRACKING.search(text) and len(orders) == 1:
             return order_text(request, orders[0], text)
         latest = [order_text(request, o, text) for o in orders[:3]]
         return "\n\n".join([_("Here are your most recent orders:"), *latest])
@@ -46,8 +55,8 @@ def answer(request: ChatRequest, text: str, cancel_policy: str) -> str:
                  "example: \"order 100001, jane@example.com\". Or sign in to see all your orders.")
     order = request.shop.order_lookup(number, email_match.group(0))
     if order is None:
-        return _("I couldn't find an order with that number and email address. Please check both, or ask to talk "
-                 "to a human.")
+        return _("I couldn't find a guest order with that number and email address. Please check both; an order "
+                 "placed from an account is shown after signing in. Or ask to talk to a human.")
     return cancel_text(order, cancel_policy) if wants_cancel else order_text(request, order, text)
 
 

@@ -34,7 +34,7 @@ _NEGATIVE = re.compile(r"\b(cannot|can't|not|no|never|unless)\b|不|无法|除",
 _CONDITIONAL = re.compile(
     r"\b(only|must|unless|except|if|when|over|under|within|before|after)\b|须|必须|仅|除|满|前", re.I
 )
-_ASKS_YES_NO = re.compile(r"^\s*(can|could|do|does|is|are|will|may)\b|吗[？?]?\s*$|能不能|可以.*吗|是否", re.I)
+_ASKS_YES_NO = re.compile(r"^\s*(can|could|do|does|is|are|will|may)\b|能不能|可不可以|(可以|能|支持|接受).*吗", re.I)
 _GENERIC = frozenset(
     ["a", "an", "and", "the", "to", "of", "for", "in", "on", "is", "are", "be", "we", "you", "your", "our", "it",
      "can", "with", "by", "or", "at"]
@@ -78,7 +78,8 @@ def _words(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
         found |= lexicon.ancestors(term.concept)
     lowered = text.lower()
     for piece in cjk:
-        if piece in lowered:
+        # A piece the lexicon knows already counts as its concept ("运费" is a charge), not twice.
+        if piece in lowered and piece not in lexicon.chinese:
             found.add(piece)
     return {w for w in found if w not in _GENERIC and w not in lexicon.ignore}
 
@@ -115,8 +116,16 @@ def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> st
         return None
     best = -best_neg
     chosen = [best]
+    wanted = _MONEY if wants_money else _DURATION if wants_time else None
+    # "How long will it take?": the standard and the express times, when both sentences answer it.
+    for earlier in range(best - 1, max(best - 3, -1), -1) if wanted is not None else ():
+        if pool[earlier].heading != pool[best].heading:
+            break
+        if wanted.search(pool[earlier].text) and scores[earlier][0] >= best_score * 0.5:
+            chosen.insert(0, earlier)
+            break
     # "It is free on orders over £50" needs the sentence before it to say what "it" is.
-    if best > 0 and re.match(r"(it|they|this|these|that)\b", pool[best].text, re.I) and (
+    if chosen[0] == best and best > 0 and re.match(r"(it|they|this|these|that)\b", pool[best].text, re.I) and (
         pool[best - 1].heading == pool[best].heading
     ):
         chosen.insert(0, best - 1)
@@ -126,8 +135,7 @@ def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> st
         best
     ].heading:
         chosen.append(following)
-    marked = wants_money or wants_time
-    text = " ".join(_highlight(pool[i].text, asked, lexicon, cjk) if marked and i == best else pool[i].text
+    text = " ".join(_highlight(pool[i].text, asked, lexicon, cjk, wanted) if wanted and i == best else pool[i].text
                     for i in chosen)
     # "Do you accept PayPal?" is a yes only when the page names what is asked about: the question's
     # rare words (a payment method, a country), not "pay" or "delivery", which every sentence has.
@@ -141,14 +149,14 @@ def _weight(word: str, lexicon: Lexicon) -> float:
     return 2.0 if lexicon.kind(word) == "place" else 1.0
 
 
-def _highlight(sentence: str, asked: set[str], lexicon: Lexicon, cjk: frozenset[str]) -> str:
+def _highlight(sentence: str, asked: set[str], lexicon: Lexicon, cjk: frozenset[str], answers: re.Pattern[str]
+               ) -> str:
     """Bold the clause of a long sentence that answers: "… and **£19.95 to the rest of the world**"."""
     clauses = [c for c in _CLAUSES.split(sentence) if c.strip()]
     if len(clauses) < 2:
         return sentence
     hits = [
-        sum(_weight(w, lexicon) for w in asked & _bag(c, lexicon, cjk)) if _MONEY.search(c) or _DURATION.search(c)
-        else 0
+        sum(_weight(w, lexicon) for w in asked & _bag(c, lexicon, cjk)) if answers.search(c) else 0
         for c in clauses
     ]
     top = max(hits)

@@ -81,8 +81,8 @@ OVER = [
 BETWEEN = rx(r"(?:between\s*)?(?:£|\$|€)\s*(\d+)\s*(?:-|–|to|and)\s*(?:£|\$|€)?\s*(\d+)|between\s*(\d+)\s*and\s*(\d+)"
             r"|(\d+)\s*(?:到|至|-)\s*(\d+)\s*(?:镑|英镑|元|块)", re.I)
 SIZE = rx(
-    r"\bsize\s*(?:uk\s*)?(\d+(?:\.5)?)\b|\bsize\s+(xxs|xs|s|m|l|xl|xxl|xxxl)\b|\buk\s*(\d+(?:\.5)?)\b|\b(\d+(?:\.5)?|xs|s|m|l|xl|xxl)"
-    r"\s*码|(?<![a-z])(xxs|xs|xl|xxl|xxxl)(?![a-z])",
+    r"\bsize\s*(?:uk\s*)?(\d+(?:\.5)?)\b|\bsize\s+(xxs|xs|s|m|l|xl|xxl|xxxl)\b|\buk\s*(\d+(?:\.5)?)\b|"
+    r"(?<![\d.a-z])(\d+(?:\.5)?|xs|s|m|l|xl|xxl)\s*码|(?<![a-z])(xxs|xs|xl|xxl|xxxl)(?![a-z])",
     re.I,
 )
 SIZE_QUESTION = rx(r"\bsizes?\b|\bsizing\b|\bfit\b|尺码|码数|多大码|尺寸", re.I)
@@ -108,6 +108,10 @@ EXISTENCE = rx(
 )
 YES_NO = rx(
     r"^\s*(is|are|does|do|can|could|will|would|has|have|should)\b|吗[？?]?\s*$|是否|能不能|可不可以|会不会|有没有.*[盖]",
+    re.I,
+)
+FACT = rx(
+    r"^\s*(how|what|what's|whats|which|tell me|does|do|is|are|can)\b|多少|多大|多重|多长|多久|几|什么|吗[？?]?\s*$",
     re.I,
 )
 GIFT = rx(r"\bgifts?\b|\bpresents?\b|\bstocking fillers?\b|礼物|送礼|礼品", re.I)
@@ -136,6 +140,8 @@ class Question:
     asks_material: bool = False
     asks_stock: bool = False
     asks_price: bool = False
+    #: A question about something (how big, what is it made of), not a request for a list.
+    asks_fact: bool = False
 
     @property
     def asks_about_product(self) -> bool:
@@ -207,6 +213,7 @@ def parse(text: str, language: str, terms: list[Term], ignore: frozenset[str] = 
     question.asks_material = bool(MATERIAL_QUESTION.search(text))
     question.asks_stock = bool(STOCK_QUESTION.search(text))
     question.asks_price = bool(PRICE_QUESTION.search(text))
+    question.asks_fact = bool(FACT.search(text))
     numbers = {m.group(1) for m in re.finditer(r"(\d+(?:\.\d+)?)", text)}
     question.terms = [t for t in terms if _meaningful(t, numbers, ignore)]
     return question
