@@ -342,6 +342,8 @@ class ProductQuestion:
             return _("Some gift ideas %(limit)s:") % {"limit": limit} if limit else _("Some gift ideas:")
         if count == 1:
             return _("Here's what I found:")
+        if what:
+            return _("I found %(count)d for “%(what)s”:") % {"count": count, "what": what}
         return _("I found %(count)d that match:") % {"count": count}
 
     def nothing_in_range(self, entries: list[Entry], terms: list[Term], what: str, low, high) -> Answer:
