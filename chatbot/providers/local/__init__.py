@@ -82,7 +82,9 @@ class LocalProvider(Provider):
             if request.shop.name == "none":
                 return Answer(_("I can't look up products in this shop. A member of our team can help: just ask "
                                 "to talk to a human."))
-            return ProductQuestion(request, catalogue_for(request.shop, lexicon, text), lang).answer()
+            # A shop that can only search is asked in its own words and in the lexicon's ("帐篷": tent).
+            query = " ".join([text, *(t.concept for t in lexicon.terms(text) if t.kind != "word")])
+            return ProductQuestion(request, catalogue_for(request.shop, lexicon, query), lang).answer()
         except ShopError:
             raise
         except Exception as exc:
@@ -251,8 +253,7 @@ class ProductQuestion:
 
     def browse(self) -> Answer:
         """No kind of product named: gift ideas or anything within a budget, one per category first."""
-        entries = [e for e in self.catalogue.all() if e.product.in_stock]
-        return self.constrained(entries, [], [], spread=True)
+        return self.constrained(self.catalogue.all(), [], [], spread=True)
 
     def constrained(self, entries: list[Entry], terms: list[Term], unmet: list[Term], *, spread: bool = False
                     ) -> Answer:
@@ -307,7 +308,7 @@ class ProductQuestion:
         if q.relative:
             entries, _stated = products.order_by(entries, "price_asc" if q.relative == "cheaper" else "price_desc")
         elif spread:
-            entries = _one_per_category(sorted(entries, key=lambda e: -(e.product.price or 0)))
+            entries = _one_per_category(sorted(entries, key=_in_stock_dearest_first))
         intro = self.intro(len(entries), what, low, high)
         if terms and not spread and not q.relative and all(_mentioned_only(e, terms) for e in entries):
             # "Laptops": only a laptop sleeve's description mentions them.
@@ -341,15 +342,16 @@ class ProductQuestion:
         if self.question.gift:
             return _("Some gift ideas %(limit)s:") % {"limit": limit} if limit else _("Some gift ideas:")
         if count == 1:
-            return _("Here's what I found:")
+            return _("Here's what I found for “%(what)s”:") % {"what": what} if what else _("Here's what I found:")
         if what:
             return _("I found %(count)d for “%(what)s”:") % {"count": count, "what": what}
         return _("I found %(count)d that match:") % {"count": count}
 
     def nothing_in_range(self, entries: list[Entry], terms: list[Term], what: str, low, high) -> Answer:
         if not entries:
-            return Answer(_("That's all we have of those: there is nothing cheaper.") if self.question.relative
-                          else _("I couldn't find any products matching \"%(query)s\".") % {"query": what})
+            if self.question.relative:
+                return Answer(_("That's all we have of those: there is nothing cheaper."))
+            return Answer(_("I couldn't find any products matching \"%(query)s\".") % {"query": what or _("products")})
         ranked, _stated = products.order_by(entries, "price_asc" if high is not None else "price_desc")
         nearest = ranked[0]
         limit = self.shop.format_price(high if high is not None else low, _currency(self))
@@ -392,6 +394,10 @@ def _decimal(value: str):
 
 def _currency(question: ProductQuestion) -> str:
     return question.catalogue.currency
+
+
+def _in_stock_dearest_first(entry: Entry) -> tuple[bool, float]:
+    return (not entry.product.in_stock, -float(entry.product.price or 0))
 
 
 def _one_per_category(entries: list[Entry]) -> list[Entry]:
