@@ -177,8 +177,8 @@ def find(description: str, concepts: list[str], lexicon: Lexicon, surfaces: list
                     return Finding(sentence, said)
     for concept in concepts:
         evidence = EVIDENCE.get(concept)
-        for sentence in candidates if evidence else ():
-            if evidence.search(sentence):
+        for sentence in candidates:
+            if evidence is not None and evidence.search(sentence):
                 return Finding(sentence, True)
     return None
 

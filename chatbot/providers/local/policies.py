@@ -73,7 +73,7 @@ def _mostly_chinese(text: str) -> bool:
 
 def _words(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
     """Concepts of ``text``, and the pieces of the page's Chinese it contains; no filler words."""
-    found = set()
+    found: set[str] = set()
     for term in lexicon.terms(text, cjk):
         found |= lexicon.ancestors(term.concept)
     lowered = text.lower()
@@ -118,8 +118,8 @@ def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> st
     chosen = [best]
     wanted = _MONEY if wants_money else _DURATION if wants_time else None
     # "How long will it take?": the standard and the express times, when both sentences answer it.
-    for earlier in range(best - 1, max(best - 3, -1), -1) if wanted is not None else ():
-        if pool[earlier].heading != pool[best].heading:
+    for earlier in range(best - 1, max(best - 3, -1), -1):
+        if wanted is None or pool[earlier].heading != pool[best].heading:
             break
         if wanted.search(pool[earlier].text) and scores[earlier][0] >= best_score * 0.5:
             chosen.insert(0, earlier)
