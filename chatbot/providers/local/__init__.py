@@ -35,6 +35,7 @@ from chatbot.shop.base import Policy
 
 logger = logging.getLogger(__name__)
 _CHUNK = re.compile(r"\S+\s*|\s+")
+_RESTOCK = re.compile(r"\bback in\b|\brestock|\bwhen\b|\bagain\b|什么时候|到货|补货", re.I)
 _DIFFERENCE = re.compile(r"\bdifference|区别|不同|差别|对比|比较", re.I)
 
 
@@ -167,7 +168,7 @@ class ProductQuestion:
         focus = self.focus()
         if focus is not None and (q.refers or not q.existence) and not q.has_constraints:
             properties = _properties(q.terms, focus)
-            if (q.asks_stock or q.asks_price) and not properties and not q.asks_about_product:
+            if (q.asks_stock or q.asks_price) and not q.asks_about_product and _only_about_stock(properties, q):
                 return self.stock_and_price(focus)
             return products.property_answer(self.shop, self.catalogue, focus, q, properties)
         terms = q.terms
@@ -192,14 +193,12 @@ class ProductQuestion:
             return Answer(_("Sorry, we don't sell %(what)s.") % {"what": products.names(match.unknown_things)}
                           + " " + _("Ask me about anything else, or browse the catalogue."))
         if not match.entries:
-            return Answer(_("I couldn't find any products matching \"%(query)s\". Try other words, browse the "
-                            "catalogue, or ask to talk to a human.") % {"query": products.names(terms)},
-                          suggestions=_starters())
-        entries = match.entries
+            return _nothing_found(products.names(terms))
+        entries, terms = match.entries, match.terms
         single = self.single(entries, terms)
         if single is not None:
             properties = _properties(terms, single)
-            if (q.asks_stock or q.asks_price) and not properties and not q.asks_about_product:
+            if (q.asks_stock or q.asks_price) and not q.asks_about_product and _only_about_stock(properties, q):
                 return self.stock_and_price(single)
             return products.property_answer(self.shop, self.catalogue, single, q, properties)
         return self.constrained(entries, terms, match.unmet)
@@ -212,7 +211,10 @@ class ProductQuestion:
             return None
         top = entries[0]
         things = [t for t in terms if t.kind in ("thing", "cjk")]
-        if not things or not all(t.concept in top.title or t.concept in top.title_text for t in things):
+        named = [t for t in things if t.concept in top.title or t.concept in top.title_text]
+        # "How many cups does the French press make?": one kind names the product, the others are
+        # what is asked about it (its description speaks of cups).
+        if not named or not all(top.weight(t) for t in things):
             return None
         best = sum(top.weight(t) for t in terms)
         rivals = [e for e in entries[1:] if sum(e.weight(t) for t in terms) >= best]
@@ -229,6 +231,9 @@ class ProductQuestion:
             text = _("The %(product)s costs %(offer)s.")
         if not product.in_stock and self.question.asks_stock and self.shop.price_text(product):
             text += " " + _("It costs %(price)s.") % {"price": self.shop.price_text(product)}
+        if not product.in_stock and _RESTOCK.search(self.request.text):
+            text += " " + _("I don't have a date for new stock; a member of our team may know: just ask to talk to "
+                            "a human.")
         answer = Answer(text % {"product": products.link(product), "offer": offer}, [product],
                         [_("Any cheaper ones?")], products.subject_of([entry], []))
         return answer
@@ -286,7 +291,7 @@ class ProductQuestion:
             else:
                 entries = sized
         low, high = q.min_price, q.max_price
-        previous = self.previous or self.page_subject()
+        previous = self.named_subject(entries, terms) or self.previous or self.page_subject()
         if q.relative and previous:
             shown = set(previous.get("products") or [])
             entries = [e for e in entries if e.product.id not in shown] or self.related(terms, shown)
@@ -310,11 +315,25 @@ class ProductQuestion:
         elif spread:
             entries = _one_per_category(sorted(entries, key=_in_stock_dearest_first))
         intro = self.intro(len(entries), what, low, high)
-        if terms and not spread and not q.relative and all(_mentioned_only(e, terms) for e in entries):
+        only_words = all(t.kind in ("word", "thing") for t in terms)
+        if terms and only_words and not spread and not q.relative and all(_mentioned_only(e, terms) for e in entries):
+            if not any(t.concept in self.catalogue.title_words for t in terms):
+                # "Do you price match?": a word only some description happens to use is no product.
+                return _nothing_found(what)
             # "Laptops": only a laptop sleeve's description mentions them.
             intro = _("We don't sell %(what)s as such, but these are related:") % {"what": what}
         answer = products.listing(self.shop, entries, " ".join([*notes, intro]), terms)
         return answer
+
+    def named_subject(self, entries: list[Entry], terms: list[Term]) -> dict | None:
+        """"Cheaper than the down jacket?": the product named is what cheaper is measured against."""
+        if not (self.question.relative and self.question.terms and entries):
+            return None
+        top = entries[0]
+        scores = sorted((sum(e.weight(t) for t in terms) for e in entries[:2]), reverse=True)
+        if len(scores) > 1 and scores[0] == scores[1]:
+            return None  # "cheaper boots": no one pair of boots is named
+        return products.subject_of([top], terms)
 
     def page_subject(self) -> dict | None:
         """The product page's product as what "cheaper" and "similar" are measured against."""
@@ -367,6 +386,13 @@ class ProductQuestion:
         return Answer(text, [nearest.product], [], products.subject_of([nearest], terms))
 
 
+def _only_about_stock(properties: list[Term], question: Question) -> bool:
+    """Nothing asked but price or stock: "is it back in stock?", not "is it available in navy?"."""
+    if not properties:
+        return True
+    return question.asks_stock and all(t.kind == "word" for t in properties)
+
+
 def _properties(terms: list[Term], entry: Entry) -> list[Term]:
     """The words of a question about one product that are not its name: what is asked about it."""
     return [
@@ -408,6 +434,11 @@ def _one_per_category(entries: list[Entry]) -> list[Entry]:
         (rest if entry.product.category in seen else first).append(entry)
         seen.add(entry.product.category)
     return first + rest
+
+
+def _nothing_found(query: str) -> Answer:
+    return Answer(_("I couldn't find any products matching \"%(query)s\". Try other words, browse the catalogue, "
+                    "or ask to talk to a human.") % {"query": query}, suggestions=_starters())
 
 
 def _starters() -> list[str]:

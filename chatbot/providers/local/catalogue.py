@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 
-from chatbot.providers.local.words import Lexicon, Term, cjk_words_of, has_cjk
+from chatbot.providers.local.words import Lexicon, Term, cjk_words_of, has_cjk, latin_words
 from chatbot.shop.base import ProductInfo, ShopAdapter
 
 TITLE, CATEGORY, BODY = 3.0, 2.0, 1.0
@@ -54,6 +54,8 @@ class Match:
     """What a search found: products in order, and what could not be matched."""
 
     entries: list[Entry]
+    #: The words searched for, after typo correction and broadening ("rain jacket": jacket, waterproof).
+    terms: list[Term] = field(default_factory=list)
     #: Kinds of product the catalogue has nothing of ("wine").
     unknown_things: list[Term] = field(default_factory=list)
     #: Words no product has together with the rest ("red" in "red boots").
@@ -102,6 +104,8 @@ class Catalogue:
                 self.cjk_bodies.append(product.id)
         self.cjk_words = frozenset(self.cjk_postings)
         self.vocabulary = sorted(c for c in self.postings if c.isalpha() and len(c) > 3)
+        #: Every word of every title, to tell a product noun ("laptop") from any other word.
+        self.title_words = frozenset(w for e in self.entries.values() for w in latin_words(e.title_text))
 
     def terms(self, text: str) -> list[Term]:
         return self.lexicon.terms(text, self.cjk_words)
@@ -115,8 +119,11 @@ class Catalogue:
         """A word the catalogue does not have, replaced by its closest catalogue word (typos)."""
         if term.kind != "word" or len(term.concept) < 4 or not self.vocabulary:
             return None
-        best = process.extractOne(term.concept, self.vocabulary, score_cutoff=80)
-        if best is None:
+        # One slip in a long word ("candel"), none that turns one real word into another ("store", "stove").
+        cutoff = 80 if len(term.concept) >= 6 else 86
+        best = process.extractOne(term.concept, self.vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
+        # Slips keep the first letter; "weather" is not a misspelt "leather".
+        if best is None or best[0][0] != term.concept[0]:
             return None
         concept = best[0]
         return Term(concept, self.lexicon.kind(concept), term.surface)
@@ -147,7 +154,7 @@ class Catalogue:
         terms = [b for t in terms for b in ([t] if self.known(t) else self.broader(t))]
         unknown_things = [t for t in terms if t.kind == "thing" and not self.known(t)]
         if unknown_things or not terms:
-            return Match([], unknown_things=unknown_things)
+            return Match([], terms, unknown_things=unknown_things)
         sets = [self._ids_for(t) for t in terms]
         ids = set.intersection(*sets) if sets else set()
         unmet: list[Term] = []
@@ -167,7 +174,7 @@ class Catalogue:
                 ids = {pid for pid, n in counts.items() if n == best and best > 0}
                 unmet = [t for t, s in zip(terms, sets, strict=True) if not (s & ids)]
         ranked = self.rank([self.entries[pid] for pid in ids], terms)
-        return Match(ranked, unmet=unmet)
+        return Match(ranked, terms, unmet=unmet)
 
     def rank(self, entries: list[Entry], terms: list[Term]) -> list[Entry]:
         scored = [(sum(e.weight(t) for t in terms), e) for e in entries]

@@ -180,6 +180,22 @@ def find(description: str, concepts: list[str], lexicon: Lexicon, surfaces: list
         for sentence in candidates:
             if evidence is not None and evidence.search(sentence):
                 return Finding(sentence, True)
+    # "Does it come in red?" of a casserole in sage green: the colours it does come in say no.
+    for concept in concepts:
+        if lexicon.kind(concept) == "colour":
+            listed = colours(description, lexicon)
+            if listed is not None:
+                return Finding(listed, False)
+    return None
+
+
+def colours(description: str, lexicon: Lexicon) -> str | None:
+    """The sentence of ``description`` that names its colours."""
+    for sentence in sentences(description):
+        if re.search(r"\bcolou?rs?\b|颜色", sentence, re.I) or any(
+            lexicon.kind(term.concept) == "colour" for term in lexicon.terms(sentence)
+        ):
+            return sentence
     return None
 
 

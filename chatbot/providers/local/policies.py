@@ -35,6 +35,7 @@ _CONDITIONAL = re.compile(
     r"\b(only|must|unless|except|if|when|over|under|within|before|after)\b|须|必须|仅|除|满|前", re.I
 )
 _ASKS_YES_NO = re.compile(r"^\s*(can|could|do|does|is|are|will|may)\b|能不能|可不可以|(可以|能|支持|接受).*吗", re.I)
+_ENOUGH = 0.9
 _GENERIC = frozenset(
     ["a", "an", "and", "the", "to", "of", "for", "in", "on", "is", "are", "be", "we", "you", "your", "our", "it",
      "can", "with", "by", "or", "at"]
@@ -112,7 +113,9 @@ def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> st
             score += 1
         scores.append((score, -index))
     best_score, best_neg = max(scores)
-    if best_score <= 0:
+    # Only a common word ("delivery") in common, and words the page never uses ("not home"): the page
+    # does not answer this question.
+    if best_score <= 0 or best_score < _ENOUGH and any(frequency[w] == 0 for w in asked):
         return None
     best = -best_neg
     chosen = [best]

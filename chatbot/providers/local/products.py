@@ -175,6 +175,11 @@ def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, quest
     subject = subject_of([entry], [])
     if question.asks_size or question.size:
         return _size_answer(shop, entry, question, subject)
+    if question.asks_colour and not properties:
+        listed = facts.colours(product.description, catalogue.lexicon)
+        if listed:
+            return Answer(_("The %(product)s: %(fact)s") % {"product": link(product), "fact": listed}, [product], [],
+                          subject)
     if question.asks_weight:
         grams = _fact(entry, "weight", facts.weight_grams)
         sentence = _sentence_with(product.description, ("g ", "g;", "g.", "kg", "克", "weigh"))

@@ -35,7 +35,8 @@ POLICY_TOPICS = [
         re.I,
     )),
     ("shipping", rx(
-        r"\bship(ping|s|ped)?\b|\bdeliver(y|ies|ed)?\b|\bpostage\b|\bcourier\b|\bdispatch(ed)?\b|\bpost\b|"
+        r"\bship(ping|s|ped)?\b|\bdeliver(y|ies|ed)?\b|\btracking number\b|\bpostage\b|\bcourier\b|"
+        r"\bdispatch(ed)?\b|\bpost\b|"
         r"\barrive\b|\bnext day\b|\bexpress\b|\binternational\b|\babroad\b|\boverseas\b|\bduties\b|\bcustoms\b|"
         r"配送|运费|发货|邮费|寄|快递|送到|包邮|国际|海外|关税|多久到",
         re.I,
@@ -86,6 +87,7 @@ SIZE = rx(
     re.I,
 )
 SIZE_QUESTION = rx(r"\bsizes?\b|\bsizing\b|\bfit\b|尺码|码数|多大码|尺寸", re.I)
+COLOUR_QUESTION = rx(r"\bcolou?rs?\b|颜色|什么色", re.I)
 WEIGHT_QUESTION = rx(r"\bhow heavy\b|\bweigh(s|t)?\b|多重|重量|多少克", re.I)
 MATERIAL_QUESTION = rx(r"\bmade (of|from)\b|\bmaterials?\b|\bfabric\b|材质|材料|面料|什么做的", re.I)
 STOCK_QUESTION = rx(
@@ -137,6 +139,7 @@ class Question:
     gift: bool = False
     asks_size: bool = False
     asks_weight: bool = False
+    asks_colour: bool = False
     asks_material: bool = False
     asks_stock: bool = False
     asks_price: bool = False
@@ -146,7 +149,7 @@ class Question:
     @property
     def asks_about_product(self) -> bool:
         """A question about a product's size, weight or material, not only its price or stock."""
-        return self.asks_size or self.asks_weight or self.asks_material
+        return self.asks_size or self.asks_weight or self.asks_material or self.asks_colour
 
     @property
     def has_constraints(self) -> bool:
@@ -210,12 +213,14 @@ def parse(text: str, language: str, terms: list[Term], ignore: frozenset[str] = 
     question.gift = bool(GIFT.search(text))
     question.asks_size = bool(question.size or SIZE_QUESTION.search(text))
     question.asks_weight = bool(WEIGHT_QUESTION.search(text))
+    question.asks_colour = bool(COLOUR_QUESTION.search(text))
     question.asks_material = bool(MATERIAL_QUESTION.search(text))
     question.asks_stock = bool(STOCK_QUESTION.search(text))
     question.asks_price = bool(PRICE_QUESTION.search(text))
     question.asks_fact = bool(FACT.search(text))
     numbers = {m.group(1) for m in re.finditer(r"(\d+(?:\.\d+)?)", text)}
-    question.terms = [t for t in terms if _meaningful(t, numbers, ignore)]
+    sizes = {question.size.lower()} if question.size else set()
+    question.terms = [t for t in terms if _meaningful(t, numbers | sizes, ignore)]
     return question
 
 

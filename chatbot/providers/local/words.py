@@ -18,6 +18,7 @@ _LATIN_WORD = re.compile(r"[a-z0-9]+")
 LEXICON_FILE = Path(__file__).with_name("lexicon.txt")
 _MAX_PHRASE = 4
 _MAX_CJK = 6
+_DENIED = re.compile(r"\bnot\b|\bnon-|不")
 
 
 def has_cjk(text: str) -> bool:
@@ -136,9 +137,13 @@ class Lexicon:
         return found
 
     def concepts(self, text: str) -> frozenset[str]:
-        """The concepts ``text`` names and their broader ones (products are indexed by these)."""
+        """The concepts ``text`` names and their broader ones (products are indexed by these); a word
+        the text denies ("Not waterproof", "non-stick", "不防水") is left out."""
         found: set[str] = set()
+        lowered = text.lower()
         for term in self.terms(text):
+            if _DENIED.search(lowered) and re.search(rf"(?:\bnot\s+|\bnon-?|不){re.escape(term.surface)}", lowered):
+                continue
             found |= self.ancestors(term.concept)
         return frozenset(found)
 
