@@ -23,7 +23,7 @@ from chatbot.providers.local.catalogue import catalogue_for
 from chatbot.providers.local.product_question import ProductQuestion, starters
 from chatbot.providers.local.products import Answer
 from chatbot.providers.local.question import GREETING, THANKS, is_order_question, policy_topic
-from chatbot.providers.local.words import Lexicon, load_lexicon
+from chatbot.providers.local.words import Lexicon, load_lexicon, spaced
 from chatbot.shop.base import Policy
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class LocalProvider(Provider):
         yield Done()
 
     def answer(self, request: ChatRequest, lang: str) -> Answer:
-        text = request.text.strip()
+        text = spaced(request.text.strip())
         try:
             if GREETING.match(text):
                 shop_name = request.shop.shop_name() or self.options.SHOP_NAME or _("our shop")
@@ -76,7 +76,7 @@ class LocalProvider(Provider):
                                 "to talk to a human."))
             # A shop that can only search is asked in its own words and in the lexicon's ("帐篷": tent).
             query = " ".join([text, *(t.concept for t in lexicon.terms(text) if t.kind != "word")])
-            return ProductQuestion(request, catalogue_for(request.shop, lexicon, query), lang).answer()
+            return ProductQuestion(request, text, catalogue_for(request.shop, lexicon, query), lang).answer()
         except ShopError:
             raise
         except Exception as exc:

@@ -92,9 +92,19 @@ def _bag(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
 
 
 def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> str | None:
-    """The best sentence or two of ``policy`` for ``question``, marked up; None when nothing matches."""
+    """The best sentence or two of ``policy`` for ``question``, marked up; None when nothing matches.
+
+    A Chinese question is answered from the page's Chinese summary, and from the rest of the page when
+    the summary leaves the fact out ("Footwear must have been worn indoors only")."""
     sentences = parse(policy)
-    pool = [s for s in sentences if s.chinese == chinese] or sentences
+    in_language = [s for s in sentences if s.chinese == chinese]
+    found = _answer(question, in_language or sentences, lexicon)
+    if found is None and chinese and in_language:
+        found = _answer(question, [s for s in sentences if not s.chinese], lexicon)
+    return found
+
+
+def _answer(question: str, pool: list[Sentence], lexicon: Lexicon) -> str | None:
     cjk = frozenset(cjk_words_of(" ".join(s.text for s in pool))) if has_cjk(question) else frozenset()
     asked = _bag(question, lexicon, cjk) - _GENERIC
     if not pool:

@@ -23,12 +23,13 @@ _DIFFERENCE = re.compile(r"\bdifference|区别|不同|差别|对比|比较", re.
 class ProductQuestion:
     """One question about products, answered against the catalogue index."""
 
-    def __init__(self, request: ChatRequest, catalogue: Catalogue, lang: str):
+    def __init__(self, request: ChatRequest, text: str, catalogue: Catalogue, lang: str):
         self.request = request
+        self.text = text
         self.shop = request.shop
         self.catalogue = catalogue
         self.lang = lang
-        self.question: Question = parse(request.text, lang, catalogue.terms(request.text), catalogue.lexicon.ignore)
+        self.question: Question = parse(text, lang, catalogue.terms(text), catalogue.lexicon.ignore)
         self.previous = request.state.get("subject") or None
 
     # -- what "this" and "it" mean ---------------------------------------------------------------------
@@ -62,14 +63,15 @@ class ProductQuestion:
         q = self.question
         if q.compare:
             pair = self.pair()
-            if pair is None and q.terms and _DIFFERENCE.search(self.request.text):
+            if pair is None and q.terms and _DIFFERENCE.search(self.text):
                 # "What's the difference between the teapots?": the two best matches.
                 found = self.catalogue.search(q.terms).entries
                 pair = (found[0], found[1]) if len(found) >= 2 else None
             if pair is not None:
                 return products.compare(self.shop, self.catalogue, *pair)
         focus = self.focus()
-        if focus is not None and (q.refers or not q.existence) and not q.has_constraints:
+        about_it = q.refers or not q.existence or q.asks_about_product
+        if focus is not None and about_it and (not q.has_constraints or q.asks_about_product):
             properties = _properties(q.terms, focus)
             if (q.asks_stock or q.asks_price) and not q.asks_about_product and _only_about_stock(properties, q):
                 return self.stock_and_price(focus)
@@ -134,7 +136,7 @@ class ProductQuestion:
             text = _("The %(product)s costs %(offer)s.")
         if not product.in_stock and self.question.asks_stock and self.shop.price_text(product):
             text += " " + _("It costs %(price)s.") % {"price": self.shop.price_text(product)}
-        if not product.in_stock and _RESTOCK.search(self.request.text):
+        if not product.in_stock and _RESTOCK.search(self.text):
             text += " " + _("I don't have a date for new stock; a member of our team may know: just ask to talk to "
                             "a human.")
         answer = Answer(text % {"product": products.link(product), "offer": offer}, [product],
@@ -142,7 +144,7 @@ class ProductQuestion:
         return answer
 
     def pair(self) -> tuple[Entry, Entry] | None:
-        text = re.sub(r"^.*?\b(between|compare|comparing)\b", "", self.request.text, flags=re.I)
+        text = re.sub(r"^.*?\b(between|compare|comparing)\b", "", self.text, flags=re.I)
         sides = [s for s in COMPARE_SPLIT.split(text) if s and s.strip()]
         found: list[Entry] = []
         for side in sides[-2:] if len(sides) >= 2 else []:
@@ -248,11 +250,12 @@ class ProductQuestion:
         same category."""
         lexicon = self.catalogue.lexicon
         broader = [Term(p, lexicon.kind(p), p) for t in terms for p in lexicon.parents.get(t.concept, ())]
-        found = self.catalogue.search(broader).entries if broader else []
+        kinds = [t for t in broader if t.kind == "thing"] or broader
+        found = [e for e in self.catalogue.search(kinds).entries if e.product.id not in shown] if kinds else []
         if not found:
             categories = {e.product.category for e in map(self.catalogue.get, shown) if e and e.product.category}
-            found = [e for e in self.catalogue.all() if e.product.category in categories]
-        return [e for e in found if e.product.id not in shown]
+            found = [e for e in self.catalogue.all() if e.product.category in categories and e.product.id not in shown]
+        return found
 
     def intro(self, count: int, what: str, low, high) -> str:
         limits = []

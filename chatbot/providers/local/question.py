@@ -31,7 +31,7 @@ POLICY_TOPICS = [
     )),
     ("returns", rx(
         r"\breturn(s|ed|ing)?\b|\brefund(s|ed)?\b|\bexchange\b|\bsend (it |them )?back\b|\bmoney back\b|"
-        r"\bfaulty\b|\bbroken\b|\bdamaged\b|\bwarranty\b|\bguarantee\b|退货|退款|换货|退换|退回|保修|坏了|质量问题",
+        r"\bfaulty\b|\bbroken\b|\bdamaged\b|\bwarranty\b|\bguarantee\b|退货|退款|换货|退换|退回|保修|坏了|质量问题|可以退|能退|能不能退|可退|退吗|退不退|怎么退",
         re.I,
     )),
     ("shipping", rx(
@@ -86,7 +86,7 @@ SIZE = rx(
     r"(?<![\d.a-z])(\d+(?:\.5)?|xs|s|m|l|xl|xxl)\s*码|(?<![a-z])(xxs|xs|xl|xxl|xxxl)(?![a-z])",
     re.I,
 )
-SIZE_QUESTION = rx(r"\bsizes?\b|\bsizing\b|\bfit\b|尺码|码数|多大码|尺寸", re.I)
+SIZE_QUESTION = rx(r"\bsizes?\b|\bsizing\b|\bfit\b|尺码|码数|多大码|尺寸|几码|什么码|哪些码", re.I)
 COLOUR_QUESTION = rx(r"\bcolou?rs?\b|颜色|什么色", re.I)
 WEIGHT_QUESTION = rx(r"\bhow heavy\b|\bweigh(s|t)?\b|多重|重量|多少克", re.I)
 MATERIAL_QUESTION = rx(r"\bmade (of|from)\b|\bmaterials?\b|\bfabric\b|材质|材料|面料|什么做的", re.I)

@@ -21,6 +21,15 @@ _MAX_CJK = 6
 _DENIED = re.compile(r"\bnot\b|\bnon-|不")
 
 
+_SCRIPT_CHANGE = re.compile(r"(?<=[\u3400-\u9fff])(?=[A-Za-z0-9£$€#])|(?<=[A-Za-z0-9%])(?=[\u3400-\u9fff])")
+
+
+def spaced(text: str) -> str:
+    """A space where Chinese meets Latin letters or digits ("订单100007到哪" -> "订单 100007 到哪"), so
+    word boundaries in the question's patterns hold in mixed text."""
+    return _SCRIPT_CHANGE.sub(" ", text)
+
+
 def has_cjk(text: str) -> bool:
     return bool(_CJK_RUN.search(text))
 
