@@ -72,10 +72,7 @@ class ProductQuestion:
         focus = self.focus()
         about_it = q.refers or not q.existence or q.asks_about_product
         if focus is not None and about_it and (not q.has_constraints or q.asks_about_product):
-            properties = _properties(q.terms, focus)
-            if (q.asks_stock or q.asks_price) and not q.asks_about_product and _only_about_stock(properties, q):
-                return self.stock_and_price(focus)
-            return products.property_answer(self.shop, self.catalogue, focus, q, properties)
+            return self.about(focus, _properties(q.terms, focus))
         terms = q.terms
         if not terms and self.previous and (q.has_constraints or q.more or q.asks_stock or q.size):
             # "Any cheaper ones?": other products of the same kind as the last answer's.
@@ -84,11 +81,11 @@ class ProductQuestion:
         if not terms and focus is not None:
             terms = [t for t in self.catalogue.terms(focus.product.title) if t.kind == "thing"][-1:]
         if not terms:
-            if q.gift or q.max_price is not None or q.min_price is not None or q.order:
+            if q.gift or q.has_budget or q.order:
                 return self.browse()
             return Answer(_("What are you looking for? You can ask about a product, its price or stock, shipping, "
                             "returns or an order."), suggestions=starters())
-        if q.gift or q.max_price is not None or q.min_price is not None:
+        if q.gift or q.has_budget:
             # "A present for my dad under £50": words the catalogue has never heard of don't narrow it.
             terms = [t for t in terms if t.kind != "word" or self.catalogue.known(t) or self.catalogue.correct(t)]
             if not terms:
@@ -102,11 +99,15 @@ class ProductQuestion:
         entries, terms = match.entries, match.terms
         single = self.single(entries, terms)
         if single is not None:
-            properties = _properties(terms, single)
-            if (q.asks_stock or q.asks_price) and not q.asks_about_product and _only_about_stock(properties, q):
-                return self.stock_and_price(single)
-            return products.property_answer(self.shop, self.catalogue, single, q, properties)
+            return self.about(single, _properties(terms, single))
         return self.constrained(entries, terms, match.unmet)
+
+    def about(self, entry: Entry, properties: list[Term]) -> Answer:
+        """A question about one product: its price or stock, or a fact of its description."""
+        q = self.question
+        if (q.asks_stock or q.asks_price) and not q.asks_about_product and _only_about_stock(properties, q):
+            return self.stock_and_price(entry)
+        return products.property_answer(self.shop, self.catalogue, entry, q, properties)
 
     def single(self, entries: list[Entry], terms: list[Term]) -> Entry | None:
         """The product a question names outright ("is the hiking boot waterproof?"), if it names one."""

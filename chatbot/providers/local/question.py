@@ -152,10 +152,12 @@ class Question:
         return self.asks_size or self.asks_weight or self.asks_material or self.asks_colour
 
     @property
+    def has_budget(self) -> bool:
+        return self.max_price is not None or self.min_price is not None
+
+    @property
     def has_constraints(self) -> bool:
-        return bool(
-            self.max_price is not None or self.min_price is not None or self.relative or self.order or self.more
-        )
+        return bool(self.has_budget or self.relative or self.order or self.more)
 
 
 def policy_topic(text: str) -> str | None:
