@@ -140,6 +140,7 @@ REQUIRED = (
     "locale/*/LC_MESSAGES/django.mo",
     "templatetags/*.py",
     "management/commands/*.py",
+    "providers/local/lexicon.txt",
 )
 
 
