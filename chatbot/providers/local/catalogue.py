@@ -82,6 +82,8 @@ class Catalogue:
         for product in products:
             concepts = [seen.get(text) or seen.setdefault(text, lexicon.concepts(text))
                         for text in (product.title, product.category, product.description)]
+            # "Coffee" alone finds the French Press Coffee Maker, as a mention: a laptop sleeve is no laptop.
+            concepts[2] = concepts[2] | lexicon.phrase_words(product.title)
             entry = Entry(
                 product=product,
                 title=concepts[0],

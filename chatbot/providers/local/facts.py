@@ -64,6 +64,22 @@ def rating_celsius(text: str) -> int | None:
     return int(match.group(1) or match.group(2)) if match else None
 
 
+_INSULATION = (
+    (re.compile(r"\bdown\b|羽绒|鸭绒|鹅绒", re.I), 30.0),
+    (re.compile(r"\binsulated\b|\binsulation\b", re.I), 20.0),
+    (re.compile(r"\bfleece\b|\bwool\b|\bmerino\b|\blambswool\b|抓绒|羊毛", re.I), 10.0),
+)
+
+
+def warmth(text: str) -> float | None:
+    """How warm a product says it is: its comfort rating (lower is warmer) first, else what it is
+    filled or made with (down before insulation before fleece and wool); None when it says nothing."""
+    rating = rating_celsius(text)
+    if rating is not None:
+        return 100.0 - rating
+    return next((score for pattern, score in _INSULATION if pattern.search(text)), None)
+
+
 def people(text: str) -> int | None:
     match = _PEOPLE.search(text)
     if not match:

@@ -105,7 +105,10 @@ def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> st
 
 
 def _answer(question: str, pool: list[Sentence], lexicon: Lexicon) -> str | None:
-    cjk = frozenset(cjk_words_of(" ".join(s.text for s in pool))) if has_cjk(question) else frozenset()
+    # Two-character pieces of the page's Chinese ("运费", "工作日" as "工作"), so the lexicon's longer words
+    # ("退款") are never swallowed by a long stretch of the page.
+    pieces = cjk_words_of(" ".join(s.text for s in pool)) if has_cjk(question) else set()
+    cjk = frozenset(p for p in pieces if len(p) == 2)
     asked = _bag(question, lexicon, cjk) - _GENERIC
     if not pool:
         return None

@@ -72,7 +72,7 @@ class ProductQuestion:
         focus = self.focus()
         about_it = q.refers or not q.existence or q.asks_about_product
         if focus is not None and about_it and (not q.has_constraints or q.asks_about_product):
-            return self.about(focus, _properties(q.terms, focus))
+            return self.about(focus, _properties(q.terms, focus, keep_qualities=q.yes_no))
         terms = q.terms
         if not terms and self.previous and (q.has_constraints or q.more or q.asks_stock or q.size):
             # "Any cheaper ones?": other products of the same kind as the last answer's.
@@ -184,7 +184,8 @@ class ProductQuestion:
                     best = max(stated, key=lambda e: e.facts["people"])
                     text = _("Sorry, we don't have a %(what)s for %(count)d people. The largest we have is the "
                              "%(product)s, for %(most)d (%(offer)s).") % {
-                        "what": what, "count": q.people, "product": products.link(best.product),
+                        "what": products.names([t for t in terms if t.kind == "thing"]) or what,
+                        "count": q.people, "product": products.link(best.product),
                         "most": best.facts["people"], "offer": products.offer(self.shop, best.product),
                     }
                     return Answer(text, [best.product], [], products.subject_of([best], terms))
@@ -227,7 +228,8 @@ class ProductQuestion:
                 # "Do you price match?": a word only some description happens to use is no product.
                 return _nothing_found(what)
             # "Laptops": only a laptop sleeve's description mentions them.
-            intro = _("We don't sell %(what)s as such, but these are related:") % {"what": what}
+            mentioned = products.names([t for t in terms if any(e.weight(t) for e in entries)]) or what
+            intro = _("We don't sell %(what)s as such, but these are related:") % {"what": mentioned}
         answer = products.listing(self.shop, entries, " ".join([*notes, intro]), terms)
         return answer
 
@@ -300,10 +302,13 @@ def _only_about_stock(properties: list[Term], question: Question) -> bool:
     return question.asks_stock and all(t.kind == "word" for t in properties)
 
 
-def _properties(terms: list[Term], entry: Entry) -> list[Term]:
-    """The words of a question about one product that are not its name: what is asked about it."""
+def _properties(terms: list[Term], entry: Entry, *, keep_qualities: bool = False) -> list[Term]:
+    """The words of a question about one product that are not its name: what is asked about it. On its
+    own page, "is this one waterproof?" asks about waterproof even if its name says so."""
     return [
-        t for t in terms if t.concept not in entry.title and not (t.kind == "cjk" and t.concept in entry.title_text)
+        t for t in terms
+        if (t.concept not in entry.title or keep_qualities and t.kind in ("quality", "colour"))
+        and not (t.kind == "cjk" and t.concept in entry.title_text)
     ]
 
 

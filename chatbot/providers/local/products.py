@@ -3,6 +3,7 @@ a comparison of two, the best by some measure, or a plain "we don't sell that"."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from chatbot.shop.base import ProductInfo, ShopAdapter
 #: Products named in the text; the cards show up to CARDS.
 IN_TEXT, CARDS = 3, 5
 _FACT_CHARS = 110
+_WEIGHT_WORDS = re.compile(r"\d\s*(k?g|克|千克|公斤)\b|\bweigh", re.I)
 
 
 @dataclass
@@ -82,7 +84,7 @@ def names(terms: list[Term]) -> str:
 _MEASURES: dict[str, tuple[Callable[[Entry], float | None], bool]] = {
     "price_asc": (lambda e: float(e.product.price) if e.product.price is not None else None, False),
     "price_desc": (lambda e: float(e.product.price) if e.product.price is not None else None, True),
-    "warmest": (lambda e: _fact(e, "rating", facts.rating_celsius), False),
+    "warmest": (lambda e: _fact(e, "warmth", facts.warmth), True),
     "lightest": (lambda e: _fact(e, "weight", facts.weight_grams), False),
     "heaviest": (lambda e: _fact(e, "weight", facts.weight_grams), True),
     "largest": (lambda e: _fact(e, "volume", facts.volume_ml), True),
@@ -182,7 +184,7 @@ def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, quest
                           subject)
     if question.asks_weight:
         grams = _fact(entry, "weight", facts.weight_grams)
-        sentence = _sentence_with(product.description, ("g ", "g;", "g.", "kg", "克", "weigh"))
+        sentence = next((s for s in facts.sentences(product.description) if _WEIGHT_WORDS.search(s)), "")
         if grams is not None and sentence:
             return Answer(f"{link(product)}: {sentence}", [product], [], subject)
     if properties:

@@ -30,7 +30,7 @@ POLICY_TOPICS = [
         re.I,
     )),
     ("returns", rx(
-        r"\breturn(s|ed|ing)?\b|\brefund(s|ed)?\b|\bexchange\b|\bsend (it |them )?back\b|\bmoney back\b|"
+        r"\breturn(s|ed|ing|able)?\b|\brefund(s|ed|able)?\b|\bexchange\b|\bsend (it |them )?back\b|\bmoney back\b|"
         r"\bfaulty\b|\bbroken\b|\bdamaged\b|\bwarranty\b|\bguarantee\b|退货|退款|换货|退换|退回|保修|坏了|质量问题|可以退|能退|能不能退|可退|退吗|退不退|怎么退",
         re.I,
     )),

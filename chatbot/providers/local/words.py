@@ -156,6 +156,13 @@ class Lexicon:
             found |= self.ancestors(term.concept)
         return frozenset(found)
 
+    def phrase_words(self, text: str) -> frozenset[str]:
+        """The plain words inside the lexicon's phrases in ``text`` ("coffee" of "coffee maker")."""
+        return frozenset(
+            w for term in self.terms(text) if " " in term.surface for w in latin_words(term.surface)
+            if (w,) not in self.phrases and w not in self.ignore
+        )
+
     def _cjk_terms(self, run: str, cjk_words: frozenset[str]) -> list[Term]:
         found = []
         index = 0
