@@ -30,6 +30,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # so workers x threads can exceed PostgreSQL's max_connections. See "Production server" in the README.
     DATABASES["default"]["ENGINE"] = "shop_site.database"
     DATABASES["default"]["MAX_CONNECTIONS"] = env.int("DB_MAX_CONNECTIONS", default=30)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Simultaneous visitors on the embedded default: WAL lets readers run beside the one writer;
+    # IMMEDIATE takes the write lock when a transaction begins, so a transaction that reads and then
+    # writes (every chat turn) waits its turn instead of failing with "database is locked" when it
+    # tries to upgrade; the busy timeout is how long it waits.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # One cache for every server process: rate limits, the Stream user cache and, with a shared cache,
 # sessions. CACHE_URL=redis://127.0.0.1:6379/1 in production; the default is each process's memory.
