@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.views import set_rollback
 
 from chatbot.exceptions import ChatbotError
+
+logger = logging.getLogger(__name__)
 
 
 class MessageTooLong(exceptions.APIException):
@@ -42,7 +46,11 @@ def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, ChatbotError):
         return Response({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
     if not isinstance(exc, exceptions.APIException):
-        return None
+        # A fault of ours, not of the request: still the API's format, with the traceback in the log.
+        logger.error("Chat API error in %s", type(context.get("view")).__name__, exc_info=exc)
+        set_rollback()
+        unexpected = ChatbotError()
+        return Response({"error": {"code": unexpected.code, "message": unexpected.message}}, status=500)
     message: Any
     if isinstance(exc, MessageTooLong | BadInput):
         detail = cast(exceptions.ErrorDetail, exc.detail)

@@ -10,13 +10,13 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatbot.api.errors import BadInput, MessageTooLong, chatbot_exception_handler
+from chatbot.api.parsers import BoundedJSONParser
 from chatbot.api.serializers import (
     ErrorSerializer,
     FeedbackInSerializer,
@@ -75,7 +75,7 @@ class ChatbotAPIView(APIView):
     # Without an authenticator DRF would replace the session's user with AnonymousUser.
     authentication_classes = [SessionUser]
     permission_classes: list = []
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes: list = []
     schema = AutoSchema()
