@@ -29,6 +29,7 @@ from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
 from chatbot.conf import chatbot_settings
 from chatbot.health import run_checks
 from chatbot.identity import Visitor, get_visitor
+from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import begin_turn, open_conversation, relay_reply
 from chatbot.stops import stop_watcher
@@ -235,7 +236,7 @@ class FeedbackView(ChatbotAPIView):
             raise exceptions.NotFound()
         Message.objects.filter(pk=message.pk).update(
             rating=serializer.validated_data["rating"],
-            feedback_comment=serializer.validated_data.get("comment", ""),
+            feedback_comment=mask_secrets(serializer.validated_data.get("comment", "")),
             feedback_at=timezone.now(),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

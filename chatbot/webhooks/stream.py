@@ -142,7 +142,8 @@ def on_message_new(event: dict[str, Any]) -> str:
     if Message.objects.filter(conversation__stream_channel_id=conversation.stream_channel_id,
                               external_id=stream_id).exists():
         return "known"  # posted through POST stream-message, which queued the reply already
-    text = text[: chatbot_settings.MAX_MESSAGE_LENGTH]
+    # Masked before it is cut to length, so a cut cannot leave part of a card number in clear.
+    text = mask_secrets(text)[: chatbot_settings.MAX_MESSAGE_LENGTH]
     try:
         turn = begin_turn(visitor, text, external_id=stream_id)
         if turn.conversation.stream_channel_id != conversation.stream_channel_id:
@@ -152,7 +153,7 @@ def on_message_new(event: dict[str, Any]) -> str:
     except ReplyInProgress:
         # The visitor wrote while an answer streams: keep the message, answer nothing twice.
         Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, text=mask_secrets(text), external_id=stream_id
+            conversation=conversation, role=Message.Role.USER, text=text, external_id=stream_id
         )
         return "stored"
     answer = turn.reply or turn.notice
