@@ -69,7 +69,10 @@ class ChatRequest:
 @dataclass(frozen=True)
 class HealthResult:
     ok: bool
+    #: For the log and ``chatbot_check`` only: it may quote the upstream's answer.
     detail: str = ""
+    #: What the public health endpoint says when not ok (an error code such as ``upstream_auth``).
+    code: str = ""
 
 
 class Provider:
