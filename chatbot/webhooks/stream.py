@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import re
 import zlib
 from typing import Any
 
@@ -24,6 +24,7 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from chatbot.api.parsers import loads_bounded
 from chatbot.conf import chatbot_settings
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
@@ -86,16 +87,17 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
         logger.warning("Stream webhook refused: bad or missing signature")
         return _error(403, "invalid_signature", "Invalid signature.")
     try:
-        event = json.loads(body)
+        event = loads_bounded(body)
     except ValueError:
         return _error(400, "malformed_json", "The request body is not valid JSON.")
     if not isinstance(event, dict):
         return _error(400, "invalid", "The request body must be a JSON object.")
     webhook_id = request.headers.get("X-Webhook-Id", "")
-    seen_key = f"chatbot:stream:webhook:{webhook_id[:100]}"
+    # Hashed: the header is the sender's text, and cache backends refuse some keys (spaces, length).
+    seen_key = f"chatbot:stream:webhook:{hashlib.sha256(webhook_id.encode()).hexdigest()}"
     if webhook_id and not cache.add(seen_key, 1, _SEEN_SECONDS):
         return JsonResponse({"ok": True, "duplicate": True})
-    handler = _HANDLERS.get(str(event.get("type") or ""))
+    handler = _HANDLERS.get(_text(event.get("type")))
     try:
         handled = handler(event) if handler else "ignored"
     except Exception:
@@ -107,11 +109,36 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "result": handled})
 
 
+def _object(value: Any) -> dict[str, Any]:
+    # A signed event is Stream's, but its fields are still read defensively: a field of an unexpected
+    # type means "not an event we act on", never an error that Stream would retry for a day.
+    return value if isinstance(value, dict) else {}
+
+
+_IDENT = re.compile(r"[\w!:@.-]{1,255}", re.ASCII)
+
+
+def _text(value: Any) -> str:
+    """An id or type from the event: Stream's are short ASCII; anything else is taken as absent."""
+    return value if isinstance(value, str) and _IDENT.fullmatch(value) else ""
+
+
+def _visitor_text(value: Any) -> str:
+    # NUL and lone surrogates cannot be stored (PostgreSQL refuses them) nor sent on.
+    if not isinstance(value, str):
+        return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return value.replace("\x00", "").strip()
+
+
 def _conversation(event: dict[str, Any], *, closed_too: bool = False) -> Conversation | None:
     """The channel's open conversation; with ``closed_too``, its latest one when none is open."""
     if event.get("channel_type") not in (None, "messaging"):
         return None
-    channel_id = event.get("channel_id") or str(event.get("cid", "")).partition(":")[2]
+    channel_id = _text(event.get("channel_id")) or _text(event.get("cid")).partition(":")[2]
     if not channel_id:
         return None
     conversations = Conversation.objects.filter(stream_channel_id=channel_id).select_related("user")
@@ -122,13 +149,14 @@ def _conversation(event: dict[str, Any], *, closed_too: bool = False) -> Convers
 
 
 def on_message_new(event: dict[str, Any]) -> str:
-    message = event.get("message") or {}
-    author = (message.get("user") or {}).get("id") or (event.get("user") or {}).get("id")
+    message = _object(event.get("message"))
+    author = _text(_object(message.get("user")).get("id")) or _text(_object(event.get("user")).get("id"))
     if author == assistant_id() or message.get("ai_generated"):
         return "own message"
     if message.get("type", "regular") != "regular" or message.get("parent_id") or message.get("silent"):
         return "not a regular message"
-    stream_id, text = str(message.get("id") or ""), str(message.get("text") or "").strip()
+    stream_id = _text(message.get("id"))
+    text = _visitor_text(message.get("text"))
     if not stream_id or not text:
         return "empty"
     # A closed conversation still tells whose channel it is: begin_turn then opens a new one.
@@ -164,7 +192,7 @@ def on_message_new(event: dict[str, Any]) -> str:
 
 def on_ai_stop(event: dict[str, Any]) -> str:
     conversation = _conversation(event)
-    author = (event.get("user") or {}).get("id")
+    author = _text(_object(event.get("user")).get("id"))
     if conversation is None or author != visitor_user_id(visitor_for(conversation)):
         return "ignored"
     pks = list(
