@@ -31,7 +31,8 @@ from chatbot.health import run_checks
 from chatbot.identity import Visitor, get_visitor
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
-from chatbot.relay import begin_turn, open_conversation, relay_reply
+from chatbot.relay import begin_turn, open_conversation
+from chatbot.reply_events import ReplyEvents
 from chatbot.stops import stop_watcher
 from chatbot.transports.builtin import sse_response
 
@@ -193,12 +194,7 @@ class MessagesView(ChatbotAPIView):
     )
     def post(self, request: Request) -> Any:
         turn = begin_turn(self.visitor(request), self.message_text(request))
-
-        def events():
-            yield "message", turn.question.as_dict()
-            yield from relay_reply(turn)
-
-        return sse_response(request._request, events())
+        return sse_response(request._request, ReplyEvents(turn, first=[("message", turn.question.as_dict())]))
 
 
 class FeedbackView(ChatbotAPIView):
