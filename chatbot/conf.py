@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_MESSAGES_PER_CONVERSATION": 500,
     "HISTORY_TURNS": 10,
     "RATE_LIMITS": "visitor=20/m,ip=120/m",
+    # Failed guest order look-ups allowed per email and per order number (any visitor, any address)
+    # within ORDER_LOOKUP_WINDOW seconds; 0 turns the limit off.
+    "ORDER_LOOKUP_LIMIT": 5,
+    "ORDER_LOOKUP_WINDOW": 3600,
     # How often a streaming reply looks for a stop requested through another server.
     "STOP_POLL_INTERVAL": 0.25,
     # Seconds between the local assistant's chunks, so it reads like a model typing; 0 in tests.
