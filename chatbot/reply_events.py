@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.utils import timezone
@@ -24,10 +24,11 @@ Event = tuple[str, dict[str, Any]]
 class ReplyEvents(Iterator[Event]):
     """``first`` (e.g. the stored question), then what :func:`chatbot.relay.relay_reply` yields."""
 
-    def __init__(self, turn: Turn, first: Iterable[Event] = ()) -> None:
+    def __init__(self, turn: Turn, first: Iterable[Event] = (), on_close: Callable[[], None] | None = None) -> None:
         self.turn = turn
         self._relay = relay_reply(turn)
         self._events = itertools.chain(first, self._relay)
+        self._on_close = on_close
         self._closed = False
 
     def __iter__(self) -> ReplyEvents:
@@ -41,10 +42,15 @@ class ReplyEvents(Iterator[Event]):
             return
         self._closed = True
         started = inspect.getgeneratorstate(self._relay) != inspect.GEN_CREATED
-        # A started relay settles its own reply when closed (stopped, with what was said so far).
-        self._relay.close()
-        if not started:
-            settle_unstarted(self.turn)
+        try:
+            # First, so that once the reply is seen settled, whatever on_close frees is free.
+            if self._on_close is not None:
+                self._on_close()
+        finally:
+            # A started relay settles its own reply when closed (stopped, with what was said so far).
+            self._relay.close()
+            if not started:
+                settle_unstarted(self.turn)
 
 
 def settle_unstarted(turn: Turn) -> None:

@@ -28,7 +28,15 @@ class BadInput(exceptions.APIException):
     default_detail = _("That request could not be understood.")
 
 
+class TooManyStreams(exceptions.Throttled):
+    """The visitor or their address has as many replies streaming as ``MAX_STREAMS_PER_*`` allow."""
+
+    default_code = "too_many_streams"
+
+
 _MESSAGES: dict[type, tuple[str, Any]] = {
+    # Before Throttled, which it is.
+    TooManyStreams: ("too_many_streams", _("You have too many answers in progress. Please wait for one to finish.")),
     exceptions.ParseError: ("malformed_json", _("The request body is not valid JSON.")),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", _("Send the request as application/json.")),
     exceptions.NotAuthenticated: ("forbidden", _("You are not allowed to do that.")),

@@ -25,6 +25,7 @@ from chatbot.api.serializers import (
     MessageInSerializer,
     StopInSerializer,
 )
+from chatbot.api.stream_caps import claim_stream
 from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
 from chatbot.conf import chatbot_settings
 from chatbot.health import run_checks
@@ -193,8 +194,15 @@ class MessagesView(ChatbotAPIView):
         },
     )
     def post(self, request: Request) -> Any:
-        turn = begin_turn(self.visitor(request), self.message_text(request))
-        return sse_response(request._request, ReplyEvents(turn, first=[("message", turn.question.as_dict())]))
+        # A slot among the visitor's and the address's open streams, given back when the response closes.
+        claim = claim_stream(request, self.visitor(request))
+        try:
+            turn = begin_turn(self.visitor(request), self.message_text(request))
+        except BaseException:
+            claim.release()
+            raise
+        events = ReplyEvents(turn, first=[("message", turn.question.as_dict())], on_close=claim.release)
+        return sse_response(request._request, events)
 
 
 class FeedbackView(ChatbotAPIView):
