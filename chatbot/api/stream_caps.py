@@ -58,10 +58,14 @@ def _take(key: str, limit: int, ttl: int) -> bool:
     return True
 
 
+def _ttl() -> int:
+    return int(chatbot_settings.READ_TIMEOUT) + 60
+
+
 def _give_back(key: str) -> None:
     try:
-        if cache.decr(key) < 0:
-            cache.set(key, 0, cache.ttl(key) if hasattr(cache, "ttl") else None)
+        if cache.decr(key) < 0:  # the counter expired and came back while this stream was open
+            cache.set(key, 0, _ttl())
     except ValueError:  # expired: nothing to give back
         pass
 
@@ -71,7 +75,7 @@ def claim_stream(request: Any, visitor: Visitor) -> StreamClaim:
     either is at its cap."""
     if not parse_rate_limits(chatbot_settings.RATE_LIMITS):
         return StreamClaim([])
-    ttl = int(chatbot_settings.READ_TIMEOUT) + 60
+    ttl = _ttl()
     caps = [
         (_key("visitor", visitor.key), int(chatbot_settings.MAX_STREAMS_PER_VISITOR)),
         (_key("address", IPRateThrottle().get_ident(request)), int(chatbot_settings.MAX_STREAMS_PER_ADDRESS)),
