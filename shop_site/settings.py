@@ -10,6 +10,7 @@ from oscar.defaults import *  # noqa: F403 - Oscar's documented way to get its d
 
 from chatbot.conf import settings_from_env
 from shop_site.dashboard.access import staff_only
+from shop_site.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,10 +18,23 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# A fixed key is only acceptable because the demo holds no real data; production sets SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="demo-only-insecure-key-change-me-in-production")  # noqa: S105
+# From the environment, or generated on first start and kept in SECRET_KEY_FILE (the container sets
+# it inside its data volume); no key is published in the repository.
+SECRET_KEY = secret_key(
+    env.str("SECRET_KEY", default=""), Path(env.str("SECRET_KEY_FILE", default=str(BASE_DIR / ".secret_key")))
+)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Served over HTTPS (behind a proxy that terminates TLS and sets X-Forwarded-Proto): set HTTPS=true.
+# Off by default so the demo works on http://127.0.0.1; `check --deploy` then names exactly these
+# (docs/deploying.md, "Django's deployment checks").
+if env.bool("HTTPS", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+    # The health check of the container and of load balancers speaks plain HTTP to the server itself.
+    SECURE_REDIRECT_EXEMPT = [r"^api/chatbot/health$"]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
