@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any, cast
 
 from django.utils import timezone
 
@@ -26,7 +26,8 @@ class ReplyEvents(Iterator[Event]):
 
     def __init__(self, turn: Turn, first: Iterable[Event] = (), on_close: Callable[[], None] | None = None) -> None:
         self.turn = turn
-        self._relay = relay_reply(turn)
+        # relay_reply is a generator: its state tells whether it ever ran.
+        self._relay = cast(Generator[Event, None, None], relay_reply(turn))
         self._events = itertools.chain(first, self._relay)
         self._on_close = on_close
         self._closed = False

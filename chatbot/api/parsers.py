@@ -9,6 +9,7 @@ body the app accepts is more than a few levels deep, so anything deeper is refus
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -54,7 +55,7 @@ def loads_bounded(data: str | bytes) -> Any:
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser, with malformed and too-deeply nested bodies alike answered as a ParseError."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return loads_bounded(stream.read().decode(encoding))

@@ -40,9 +40,9 @@ def check_ours(response: Any, channel_id: str, *, creator: str, members: set[str
     """Raise StreamChannelNotOurs unless the channel in ``response`` (Stream's answer to get-or-create)
     was created by ``creator`` and has no member outside ``members`` and the shop's staff users (ids
     starting with ``staff_prefix``: only the server makes users, so only staff replies add those)."""
-    data = response if isinstance(response, dict) else {}
-    channel = data.get("channel") if isinstance(data.get("channel"), dict) else {}
-    created_by = channel.get("created_by") if isinstance(channel.get("created_by"), dict) else {}
+    data: dict[str, Any] = response if isinstance(response, dict) else {}
+    channel: dict[str, Any] = data["channel"] if isinstance(data.get("channel"), dict) else {}
+    created_by: dict[str, Any] = channel["created_by"] if isinstance(channel.get("created_by"), dict) else {}
     strangers = {m for m in _member_ids(data) - members if not m.startswith(staff_prefix)}
     if created_by.get("id") != creator or strangers:
         # Fail closed: never post into it. The visitor sees that live chat is unavailable.
