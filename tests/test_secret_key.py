@@ -28,6 +28,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         **extra,
     }
     env.pop("SECRET_KEY", None)
+    # A browser test module may have set this in the test process; a server never has it.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update({key: value for key, value in extra.items() if key == "SECRET_KEY"})
     return env
 
