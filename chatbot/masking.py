@@ -5,7 +5,7 @@ odd spaces become their plain forms) and every Unicode decimal digit as its ASCI
 or Arabic-Indic digits are read as the number they are. Only the matched spans of the original text
 are replaced; the rest is stored as typed.
 
-A card number is 13 to 19 digits in groups separated by up to three characters of anything that is not
+A card number is 13 to 19 digits in groups separated by up to five characters of anything that is not
 a letter or digit (spaces, tabs, new lines, dots, dashes, slashes...), starting with 2 to 6 (every major
 scheme does) and passing the Luhn check. That leaves phone numbers alone, even the one in ten that
 passes Luhn: written internationally they start with "+" or "00", nationally with "0" or "1" (Chinese
@@ -21,10 +21,11 @@ import unicodedata
 from collections.abc import Callable, Iterator
 
 # Groups of digits and what separates them; the run is cut into card-sized windows below.
-_DIGIT_RUN = re.compile(r"\d+(?:[^\w+]{1,3}\d+|_{1,3}\d+)*")
+_DIGIT_RUN = re.compile(r"\d+(?:[^\w+]{1,5}\d+|_{1,5}\d+)*")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _CVC = re.compile(
-    r"(?i)(?<![a-z])(cvc2?|cvv2?|cvn|csc|cid|security\s+code|card\s+(?:verification|security)\s+(?:code|value|number)"
+    r"(?i)(?<![a-z])(cvc2?|cvv2?|cvn|csc|cid|sec(?:urity)?\s+(?:code|number)"
+    r"|(?:card\s+)?(?:verification|security)\s+(?:code|value|number)"
     r"|安全码|验证码|校验码|安全代码)(?![a-z])([^\d\n]{0,20}?)(\d{3,4})(?!\d)"
 )
 _PASSWORD = re.compile(r"(?i)(?<![a-z])(password|passwd|pwd|密码)(\s*(?:is|是)?\s*[:：=]?\s*)(\S+)")

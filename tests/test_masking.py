@@ -97,7 +97,10 @@ def test_neither_the_database_nor_the_provider_sees_the_secret(db, chat, recordi
 # -- any separator, any digits, any wording -----------------------------------------------------------
 
 CARD = "4111111111111111"
-SEPARATORS = [" ", "-", ".", "/", "\t", "\n", "\u00a0", "\u2009", "\u3000", " - ", ". ", "_", "|", "\u2013", "·"]
+SEPARATORS = [
+    " ", "-", ".", "/", "\t", "\n", "\u00a0", "\u2009", "\u3000", " - ", ". ", "_", "|", "\u2013", "·", "\r\n",
+    "  /  ", "\uff0d", "\u2014", ":", ",",
+]
 
 
 def _grouped(number: str, separator: str, sizes: tuple[int, ...] = (4, 4, 4, 4)) -> str:
@@ -149,6 +152,8 @@ def test_a_card_after_an_order_number_in_the_same_run_is_masked():
         ("the CVV is 0123", "the CVV is [hidden]"),
         ("cvv2=123", "cvv2=[hidden]"),
         ("card verification code is 456", "card verification code is [hidden]"),
+        ("sec code 321", "sec code [hidden]"),
+        ("the verification number: 8765", "the verification number: [hidden]"),
         ("ＣＶＶ　１２３", "ＣＶＶ　[hidden]"),
         ("安全码是737", "安全码是[hidden]"),
         ("我的密码是abc123", "我的密码是[hidden]"),
