@@ -73,3 +73,23 @@ def test_the_stream_webhook_masks_before_it_cuts_the_text_to_length(stream, chat
     assert stored == ("x" * 70 + " [card ending 1111] my security code is [hidden]")[:80]
     assert _clear(stored)
     assert SCRIPT.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_the_visitors_client_posted_is_masked_in_the_channel_too(stream, chat, queued_tasks):
+    from chatbot.transports.stream import get_client
+    from tests.conftest import run_queued_tasks
+
+    visitor = chat.post("/api/chatbot/stream-chat-token").json()
+    typed = "card 4111.1111.1111.1111 and my security code is 737"
+    # What the visitor's own Stream client does: the message reaches the channel as typed ...
+    event = message_new(visitor, text=typed)
+    get_client().channel("messaging", visitor["channelId"]).send_message(
+        {"id": event["message"]["id"], "text": typed}, visitor["userId"]
+    )
+    # ... and Stream's webhook tells the site.
+    assert deliver(event).json()["result"] == "queued"
+    run_queued_tasks()
+    in_channel = stream.messages[event["message"]["id"]]["text"]
+    assert in_channel == "card [card ending 1111] and my security code is [hidden]"
+    assert Message.objects.get(external_id=event["message"]["id"]).text == in_channel

@@ -23,6 +23,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_tasks import task
 
 from chatbot.api.parsers import loads_bounded
 from chatbot.conf import chatbot_settings
@@ -31,7 +32,14 @@ from chatbot.models import Conversation, Message
 from chatbot.relay import ReplyInProgress, begin_turn
 from chatbot.stops import stop_watcher
 from chatbot.tasks import enqueue
-from chatbot.transports.stream import assistant_id, stream_enabled, visitor_for, visitor_user_id
+from chatbot.transports.stream import (
+    assistant_id,
+    call,
+    get_client,
+    stream_enabled,
+    visitor_for,
+    visitor_user_id,
+)
 from chatbot.transports.stream_relay import stream_reply
 
 logger = logging.getLogger(__name__)
@@ -171,7 +179,11 @@ def on_message_new(event: dict[str, Any]) -> str:
                               external_id=stream_id).exists():
         return "known"  # posted through POST stream-message, which queued the reply already
     # Masked before it is cut to length, so a cut cannot leave part of a card number in clear.
-    text = mask_secrets(text)[: chatbot_settings.MAX_MESSAGE_LENGTH]
+    masked = mask_secrets(text)
+    if masked != text:
+        # The visitor's client posted it as typed: the copy in the channel is masked too.
+        enqueue(mask_in_stream, stream_id, masked, author)
+    text = masked[: chatbot_settings.MAX_MESSAGE_LENGTH]
     try:
         turn = begin_turn(visitor, text, external_id=stream_id)
         if turn.conversation.stream_channel_id != conversation.stream_channel_id:
@@ -188,6 +200,12 @@ def on_message_new(event: dict[str, Any]) -> str:
     if answer is not None:
         enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en")
     return "queued"
+
+
+@task()
+def mask_in_stream(message_id: str, text: str, user_id: str) -> None:
+    """Replace the text of a visitor's message in Stream with its masked form."""
+    call("mask message", get_client().update_message_partial, message_id, {"set": {"text": text}}, user_id)
 
 
 def on_ai_stop(event: dict[str, Any]) -> str:
