@@ -50,6 +50,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_CONCURRENCY=2 \
     WEB_THREADS=128 \
     DATABASE_URL=sqlite:////app/data/db.sqlite3 \
+    SECRET_KEY_FILE=/app/data/secret_key \
     MEDIA_ROOT=/app/data/media \
     STATIC_ROOT=/app/staticfiles
 RUN useradd --system --user-group --uid 10001 --home-dir /app --no-create-home chatbot
@@ -62,8 +63,11 @@ COPY static ./static
 # Static files are collected (and compressed by WhiteNoise) once, at build time, as root: read-only later.
 # Vendor source maps are for developer tools only and are not served. Running the system checks as root
 # leaves bytecode for the modules the server imports at start (the non-root server cannot write it)
-# without compiling the whole virtualenv.
-RUN python manage.py collectstatic --noinput --verbosity 0 \
+# without compiling the whole virtualenv. The build needs a SECRET_KEY but must not keep one: a key made
+# here would be in every copy of the image. Without SECRET_KEY at run time, the first start generates
+# one in the data volume (SECRET_KEY_FILE).
+RUN export SECRET_KEY=build-time-only-never-used-to-serve \
+    && python manage.py collectstatic --noinput --verbosity 0 \
     && find /app/staticfiles -name "*.map" -o -name "*.map.gz" | xargs rm -f \
     && python manage.py check
 # The only place the server writes: SQLite (when DATABASE_URL is not set to Postgres) and uploads.

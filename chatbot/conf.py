@@ -74,6 +74,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_MESSAGES_PER_CONVERSATION": 500,
     "HISTORY_TURNS": 10,
     "RATE_LIMITS": "visitor=20/m,ip=120/m",
+    # Failed guest order look-ups allowed per email and per order number (any visitor, any address)
+    # within ORDER_LOOKUP_WINDOW seconds; 0 turns the limit off.
+    "ORDER_LOOKUP_LIMIT": 5,
+    # Replies one visitor, and one address, may stream at once (429 beyond); 0 turns a cap off.
+    "MAX_STREAMS_PER_VISITOR": 2,
+    "MAX_STREAMS_PER_ADDRESS": 20,
+    "ORDER_LOOKUP_WINDOW": 3600,
     # How often a streaming reply looks for a stop requested through another server.
     "STOP_POLL_INTERVAL": 0.25,
     # Seconds between the local assistant's chunks, so it reads like a model typing; 0 in tests.
@@ -159,6 +166,8 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "CHATBOT_ASSISTANT_NAME": ("ASSISTANT_NAME", str),
     "CHATBOT_ASSISTANT_IMAGE": ("ASSISTANT_IMAGE", str),
     "CHATBOT_RATE_LIMITS": ("RATE_LIMITS", str),
+    "CHATBOT_MAX_STREAMS_PER_VISITOR": ("MAX_STREAMS_PER_VISITOR", int),
+    "CHATBOT_MAX_STREAMS_PER_ADDRESS": ("MAX_STREAMS_PER_ADDRESS", int),
     "CHATBOT_STAFF_EMAILS": ("STAFF_EMAILS", lambda v: [e.strip() for e in v.split(",") if e.strip()]),
     "CHATBOT_WEBHOOK_PATH": ("WEBHOOK_PATH", str),
     "CHATBOT_STREAM_IDLE_TIMEOUT": ("STREAM_IDLE_TIMEOUT", float),

@@ -1,4 +1,9 @@
-"""One health implementation behind both ``GET /api/chatbot/health`` and ``manage.py chatbot_check``."""
+"""One health implementation behind both ``GET /api/chatbot/health`` and ``manage.py chatbot_check``.
+
+The endpoint needs no authentication, so each check answers a status and a fixed code ("ok",
+"unreachable", "upstream_auth", ...), never what a database driver or an upstream said: an
+upstream's error body can quote a masked key or name an internal host. The details go to the log.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,10 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CheckOutcome:
     ok: bool
-    detail: str = ""
+    #: A fixed code, safe to show anyone: "ok", "disabled", or what failed.
+    detail: str = "ok"
+    #: What the component said, for the log and ``chatbot_check`` only.
+    note: str = ""
 
 
 def check_database() -> CheckOutcome:
@@ -26,8 +34,8 @@ def check_database() -> CheckOutcome:
             cursor.execute("SELECT 1")
     except Exception as exc:  # any driver error means "down"; the type is logged
         logger.warning("Health: database check failed: %s", type(exc).__name__)
-        return CheckOutcome(False, "database unreachable")
-    return CheckOutcome(True, "ok")
+        return CheckOutcome(False, "unreachable")
+    return CheckOutcome(True)
 
 
 def check_provider() -> CheckOutcome:
@@ -36,22 +44,33 @@ def check_provider() -> CheckOutcome:
     try:
         result = get_provider().health()
     except Exception as exc:
-        logger.warning("Health: provider check failed: %s", type(exc).__name__)
-        return CheckOutcome(False, f"{chatbot_settings.PROVIDER}: {type(exc).__name__}")
-    return CheckOutcome(result.ok, result.detail)
+        logger.warning("Health: provider %s check failed: %s", chatbot_settings.PROVIDER, type(exc).__name__)
+        return CheckOutcome(False, "error")
+    if not result.ok:
+        logger.warning("Health: provider %s failed: %s", chatbot_settings.PROVIDER, result.detail)
+        return CheckOutcome(False, _code(result.code) or "unavailable", result.detail)
+    return CheckOutcome(True, note=result.detail)
 
 
 def check_stream() -> CheckOutcome:
     if not chatbot_settings.STREAM_CHAT_ENABLED:
         return CheckOutcome(True, "disabled")
     if not (chatbot_settings.STREAM_CHAT_API_KEY and chatbot_settings.STREAM_CHAT_API_SECRET):
-        return CheckOutcome(False, "enabled but not configured")
+        return CheckOutcome(False, "not_configured")
     try:
         from chatbot.transports.stream import stream_health
-    except ImportError:
+    except ImportError:  # the Stream SDK is an optional extra
         return CheckOutcome(True, "configured")
     ok, detail = stream_health()
-    return CheckOutcome(ok, detail)
+    if not ok:
+        logger.warning("Health: Stream check failed: %s", detail)
+    return CheckOutcome(ok, _code(detail) or ("ok" if ok else "unavailable"))
+
+
+def _code(text: str) -> str:
+    # Codes are short identifiers; anything else is a description and stays in the log.
+    code = text.strip().replace(" ", "_").lower()
+    return code if code and len(code) <= 40 and code.replace("_", "").isalnum() else ""
 
 
 CHECKS: dict[str, Callable[[], CheckOutcome]] = {
@@ -61,11 +80,15 @@ CHECKS: dict[str, Callable[[], CheckOutcome]] = {
 }
 
 
-def run_checks() -> dict:
-    """``{status, timestamp, checks: {name: {ok, detail}}}``; status is "ok" only if every check is."""
+def run_checks(*, notes: bool = False) -> dict:
+    """``{status, timestamp, checks: {name: {ok, detail}}}``; status is "ok" only if every check is,
+    and each ``detail`` is a code ("ok", "disabled", or what failed). ``notes`` (``chatbot_check``, run
+    by an operator) puts what each component said in ``detail`` instead."""
     results = {name: check() for name, check in CHECKS.items()}
     return {
         "status": "ok" if all(r.ok for r in results.values()) else "error",
         "timestamp": timezone.now().isoformat(),
-        "checks": {name: {"ok": r.ok, "detail": r.detail} for name, r in results.items()},
+        "checks": {
+            name: {"ok": r.ok, "detail": (r.note or r.detail) if notes else r.detail} for name, r in results.items()
+        },
     }

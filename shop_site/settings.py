@@ -10,6 +10,7 @@ from oscar.defaults import *  # noqa: F403 - Oscar's documented way to get its d
 
 from chatbot.conf import settings_from_env
 from shop_site.dashboard.access import staff_only
+from shop_site.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,10 +18,23 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# A fixed key is only acceptable because the demo holds no real data; production sets SECRET_KEY.
-SECRET_KEY = env.str("SECRET_KEY", default="demo-only-insecure-key-change-me-in-production")  # noqa: S105
+# From the environment, or generated on first start and kept in SECRET_KEY_FILE (the container sets
+# it inside its data volume); no key is published in the repository.
+SECRET_KEY = secret_key(
+    env.str("SECRET_KEY", default=""), Path(env.str("SECRET_KEY_FILE", default=str(BASE_DIR / ".secret_key")))
+)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Served over HTTPS (behind a proxy that terminates TLS and sets X-Forwarded-Proto): set HTTPS=true.
+# Off by default so the demo works on http://127.0.0.1; `check --deploy` then names exactly these
+# (docs/deploying.md, "Django's deployment checks").
+if env.bool("HTTPS", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+    # The health check of the container and of load balancers speaks plain HTTP to the server itself.
+    SECURE_REDIRECT_EXEMPT = [r"^api/chatbot/health$"]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -30,6 +44,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # so workers x threads can exceed PostgreSQL's max_connections. See "Production server" in the README.
     DATABASES["default"]["ENGINE"] = "shop_site.database"
     DATABASES["default"]["MAX_CONNECTIONS"] = env.int("DB_MAX_CONNECTIONS", default=30)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Simultaneous visitors on the embedded default: WAL lets readers run beside the one writer;
+    # IMMEDIATE takes the write lock when a transaction begins, so a transaction that reads and then
+    # writes (every chat turn) waits its turn instead of failing with "database is locked" when it
+    # tries to upgrade; the busy timeout is how long it waits.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # One cache for every server process: rate limits, the Stream user cache and, with a shared cache,
 # sessions. CACHE_URL=redis://127.0.0.1:6379/1 in production; the default is each process's memory.

@@ -161,3 +161,21 @@ def test_the_cmd_becomes_healthy_and_serves_the_storefront_with_the_widget(image
         assert asset.headers.get("Content-Encoding") == "gzip"
     finally:
         stop_group(process)
+
+
+def test_the_build_uses_a_throwaway_key_and_the_runtime_keeps_its_own_in_the_data_volume(image):
+    # The build runs manage.py with a throwaway SECRET_KEY, so it never makes a key the image would carry.
+    builds = [run for run in instructions(RUNTIME, "RUN") if "manage.py" in run]
+    assert builds and all("export SECRET_KEY=" in run for run in builds)
+    assert final_env()["SECRET_KEY_FILE"] == "/app/data/secret_key"
+    key_file = Path(image.env["SECRET_KEY_FILE"])
+    assert key_file.parent == image.path("/app/data")
+    env = {key: value for key, value in image.env.items() if key != "SECRET_KEY"}
+    script = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    keys = {
+        subprocess.run(["python", "-c", script], cwd=image.workdir, env=env, capture_output=True, text=True,
+                       check=True).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(keys) == 1 and key_file.read_text().strip() in keys
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"

@@ -70,6 +70,14 @@ MEANINGS: dict[str, str] = {
     "HISTORY_TURNS": "Earlier question-and-answer pairs sent to the provider with each question.",
     "RATE_LIMITS": "Per-visitor and per-IP limits on chat POSTs, e.g. `visitor=20/m,ip=120/m` (`s`, `m`, "
     "`h`, `d`); `off` disables them. Counters live in Django's default cache.",
+    "ORDER_LOOKUP_LIMIT": "Failed guest order look-ups (number + email) allowed per email and per order number, "
+    "whoever asks, within `ORDER_LOOKUP_WINDOW`; then look-ups with that email or number are refused. Counted "
+    "in Django's default cache; `0` turns it off.",
+    "MAX_STREAMS_PER_VISITOR": "Replies one visitor may have streaming at once (`POST messages`); one more is a "
+    "429 `too_many_streams` with `Retry-After`. `0` turns the cap off; so does `RATE_LIMITS = \"off\"`.",
+    "MAX_STREAMS_PER_ADDRESS": "Replies one address (as the per-IP limit reads it) may have streaming at once, "
+    "whatever the sessions; one more is a 429 with `Retry-After`. Counted in Django's default cache.",
+    "ORDER_LOOKUP_WINDOW": "Seconds the failed order look-ups are counted for, from the first failure.",
     "STOP_POLL_INTERVAL": "Seconds between a process's looks for stop requests that reached another server.",
     "LOCAL_STREAM_DELAY": "Seconds between the local assistant's chunks, so it reads like typing (0 in tests).",
     "LOCAL_LEXICON": "Path of a file of the shop's own product words for the local assistant, in the format of "

@@ -94,16 +94,22 @@ def production_server(provider: str, tmp_path: Path, threads: int = 8) -> Iterat
         "CHATBOT_TEST_GATE": str(tmp_path / "gate"),
         "LOG_LEVEL": "WARNING",
     }
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)],
-        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
-    )
+    args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
+    with wait_for_server(args, port, env, tmp_path / "server.log") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def wait_for_server(args: list[str], port: int, env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """Start a server process (its output in ``log_path``), yield its base URL once it listens, kill it
+    and its workers at the end."""
+    log = log_path.open("wb")
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     try:
         deadline = time.monotonic() + WAIT
         while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
             assert time.monotonic() < deadline, "the server did not start"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.views import set_rollback
 
 from chatbot.exceptions import ChatbotError
+
+logger = logging.getLogger(__name__)
 
 
 class MessageTooLong(exceptions.APIException):
@@ -24,7 +28,15 @@ class BadInput(exceptions.APIException):
     default_detail = _("That request could not be understood.")
 
 
+class TooManyStreams(exceptions.Throttled):
+    """The visitor or their address has as many replies streaming as ``MAX_STREAMS_PER_*`` allow."""
+
+    default_code = "too_many_streams"
+
+
 _MESSAGES: dict[type, tuple[str, Any]] = {
+    # Before Throttled, which it is.
+    TooManyStreams: ("too_many_streams", _("You have too many answers in progress. Please wait for one to finish.")),
     exceptions.ParseError: ("malformed_json", _("The request body is not valid JSON.")),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", _("Send the request as application/json.")),
     exceptions.NotAuthenticated: ("forbidden", _("You are not allowed to do that.")),
@@ -42,7 +54,11 @@ def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, ChatbotError):
         return Response({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
     if not isinstance(exc, exceptions.APIException):
-        return None
+        # A fault of ours, not of the request: still the API's format, with the traceback in the log.
+        logger.error("Chat API error in %s", type(context.get("view")).__name__, exc_info=exc)
+        set_rollback()
+        unexpected = ChatbotError()
+        return Response({"error": {"code": unexpected.code, "message": unexpected.message}}, status=500)
     message: Any
     if isinstance(exc, MessageTooLong | BadInput):
         detail = cast(exceptions.ErrorDetail, exc.detail)

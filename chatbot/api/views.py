@@ -10,13 +10,13 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatbot.api.errors import BadInput, MessageTooLong, chatbot_exception_handler
+from chatbot.api.parsers import BoundedJSONParser
 from chatbot.api.serializers import (
     PAGE_MAX_LENGTH,
     ErrorSerializer,
@@ -26,12 +26,15 @@ from chatbot.api.serializers import (
     MessageInSerializer,
     StopInSerializer,
 )
+from chatbot.api.stream_caps import claim_stream
 from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
 from chatbot.conf import chatbot_settings
 from chatbot.health import run_checks
 from chatbot.identity import Visitor, get_visitor
+from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
-from chatbot.relay import begin_turn, open_conversation, relay_reply
+from chatbot.relay import begin_turn, open_conversation
+from chatbot.reply_events import ReplyEvents
 from chatbot.stops import stop_watcher
 from chatbot.transports.builtin import sse_response
 
@@ -76,7 +79,7 @@ class ChatbotAPIView(APIView):
     # Without an authenticator DRF would replace the session's user with AnonymousUser.
     authentication_classes = [SessionUser]
     permission_classes: list = []
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes: list = []
     schema = AutoSchema()
@@ -196,14 +199,16 @@ class MessagesView(ChatbotAPIView):
         },
     )
     def post(self, request: Request) -> Any:
-        text, page = self.message_in(request)
-        turn = begin_turn(self.visitor(request), text, page=page)
-
-        def events():
-            yield "message", turn.question.as_dict()
-            yield from relay_reply(turn)
-
-        return sse_response(request._request, events())
+        # A slot among the visitor's and the address's open streams, given back when the response closes.
+        claim = claim_stream(request, self.visitor(request))
+        try:
+            text, page = self.message_in(request)
+            turn = begin_turn(self.visitor(request), text, page=page)
+        except BaseException:
+            claim.release()
+            raise
+        events = ReplyEvents(turn, first=[("message", turn.question.as_dict())], on_close=claim.release)
+        return sse_response(request._request, events)
 
 
 class FeedbackView(ChatbotAPIView):
@@ -241,7 +246,7 @@ class FeedbackView(ChatbotAPIView):
             raise exceptions.NotFound()
         Message.objects.filter(pk=message.pk).update(
             rating=serializer.validated_data["rating"],
-            feedback_comment=serializer.validated_data.get("comment", ""),
+            feedback_comment=mask_secrets(serializer.validated_data.get("comment", "")),
             feedback_at=timezone.now(),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -92,7 +92,10 @@ def page_note(request: ChatRequest) -> str:
 @dataclass(frozen=True)
 class HealthResult:
     ok: bool
+    #: For the log and ``chatbot_check`` only: it may quote the upstream's answer.
     detail: str = ""
+    #: What the public health endpoint says when not ok (an error code such as ``upstream_auth``).
+    code: str = ""
 
 
 class Provider:

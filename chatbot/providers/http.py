@@ -241,7 +241,7 @@ class HTTPProvider(Provider):
         try:
             result = self.check_health()
         except ProviderError as exc:
-            result = HealthResult(ok=False, detail=f"{self.name}: {exc.code}: {exc.detail}")
+            result = HealthResult(ok=False, detail=f"{self.name}: {exc.code}: {exc.detail}", code=exc.code)
         self._health = (now, result)
         return result
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chatbot.exceptions import ShopError
+from chatbot.order_lookups import lookup_guest_order
 from chatbot.providers.base import ChatRequest
 from chatbot.shop.base import OrderInfo, ProductInfo, ShopAdapter
 
@@ -146,7 +147,8 @@ class ShopTools:
             return {"orders": [_order(o) for o in orders]}
         if not (number and email.strip()):
             return {"error": "ask the customer for the order number and the email used for the order"}
-        order = shop.order_lookup(number, email.strip())
+        # Throttled per email and per number; a refusal is a ShopError, told to the model by call().
+        order = lookup_guest_order(shop, number, email.strip())
         if order is None:
             return {"error": "no order matches that number and email"}
         return {"orders": [_order(order)]}

@@ -191,9 +191,22 @@ def widget_config(request) -> dict[str, Any]:
     }
 
 
+def _nonce(context: template.Context, request: Any, given: str | None) -> str:
+    # A page under a Content-Security-Policy with nonces: the one given to the tag, else the one Django's
+    # CSP support (the csp_nonce context variable) or django-csp (request.csp_nonce) made for the page.
+    for candidate in (given, context.get("csp_nonce"), getattr(request, "csp_nonce", None)):
+        if candidate:
+            return str(candidate)
+    return ""
+
+
 @register.simple_tag(takes_context=True)
-def chatbot_widget(context: template.Context) -> str:
-    """The launcher, its configuration and the loader script; nothing when the app is disabled."""
+def chatbot_widget(context: template.Context, nonce: str | None = None) -> str:
+    """The launcher, its configuration and the loader script; nothing when the app is disabled.
+
+    ``{% chatbot_widget nonce=my_nonce %}`` puts the page's CSP nonce on the script and stylesheet
+    elements (the loader passes it on to what it loads); found by itself under Django's or django-csp's
+    CSP middleware. The widget has no inline script or style either way."""
     if not chatbot_settings.ENABLED:
         return ""
     request = context.get("request")
@@ -206,5 +219,10 @@ def chatbot_widget(context: template.Context) -> str:
     config = widget_config(request)
     return render_to_string(
         "chatbot/widget.html",
-        {"config": config, "strings": config["strings"], "theme": config["theme"]},
+        {
+            "config": config,
+            "strings": config["strings"],
+            "theme": config["theme"],
+            "nonce": _nonce(context, request, nonce),
+        },
     )

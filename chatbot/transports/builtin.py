@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import json
 import threading
+import weakref
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
 
 
@@ -71,8 +73,71 @@ async def _async_encode(events: Iterator[tuple[str, dict[str, Any]]]) -> AsyncIt
             await asyncio.shield(relay)
 
 
+def _close(events: Iterator[tuple[str, dict[str, Any]]]) -> None:
+    closing = getattr(events, "close", None)
+    if closing is not None:
+        closing()
+
+
+class _Body:
+    """The encoded events for a WSGI server. Closing it closes ``events`` even when no byte was asked
+    for (the server found the visitor gone before the response started): a generator closed before
+    its first step runs none of its code, so the events would never learn the visitor left."""
+
+    def __init__(self, events: Iterator[tuple[str, dict[str, Any]]]) -> None:
+        self.events = events
+        self._chunks = _encode(events)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        self._chunks.close()
+        _close(self.events)
+
+
+def _close_unstarted(events: Iterator[tuple[str, dict[str, Any]]], state: dict[str, bool]) -> None:
+    if state["started"]:
+        return  # the encoder closes the events itself, in the thread that runs them
+    # Called when the response is dropped, possibly on the event loop: database work needs a thread.
+    def run() -> None:
+        try:
+            _close(events)
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=run, name="chatbot-close-unstarted", daemon=True).start()
+
+
+class _AsyncBody:
+    """The encoded events for an ASGI server. Django's ASGI handler drops a response without closing
+    it when the visitor disconnects before it is sent; the events are then closed when it is
+    collected, if nothing ever iterated them."""
+
+    def __init__(self, events: Iterator[tuple[str, dict[str, Any]]]) -> None:
+        self.events = events
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._state = {"started": False}
+        self._finalizer = weakref.finalize(self, _close_unstarted, events, self._state)
+
+    def __aiter__(self) -> _AsyncBody:
+        # The response calls this when it is built; the events start with the first chunk asked for.
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._chunks is None:
+            self._state["started"] = True
+            self._chunks = _async_encode(self.events)
+        return await anext(self._chunks)
+
+    def close(self) -> None:
+        self._finalizer.detach()
+        if not self._state["started"]:
+            _close(self.events)
+
+
 def sse_response(request: HttpRequest, events: Iterator[tuple[str, dict[str, Any]]]) -> StreamingHttpResponse:
-    content = _async_encode(events) if isinstance(request, ASGIRequest) else _encode(events)
+    content = _AsyncBody(events) if isinstance(request, ASGIRequest) else _Body(events)
     response = StreamingHttpResponse(content, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-transform"
     # nginx and similar proxies buffer responses unless told not to.

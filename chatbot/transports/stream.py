@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import requests
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 from stream_chat import StreamChat
@@ -31,6 +32,7 @@ from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.identity import Visitor
 from chatbot.models import Conversation, Message
+from chatbot.transports.stream_ownership import check_ours
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +181,10 @@ def visitor_user_id(visitor: Visitor) -> str:
 
 
 def visitor_channel_id(visitor: Visitor) -> str:
-    return _bounded(f"{_prefix()}-support-{visitor.key}")
+    # Derived with the site's secret, so nobody can tell a customer's channel id from their account
+    # and create that channel first (see chatbot.transports.stream_ownership).
+    digest = salted_hmac("chatbot.stream.channel", visitor.key, algorithm="sha256").hexdigest()[:32]
+    return _bounded(f"{_prefix()}-support-{digest}")
 
 
 def message_id_for(public_id: Any) -> str:
@@ -261,8 +266,11 @@ def ensure_channel(conversation: Conversation, visitor: Visitor) -> str:
     member = visitor_user_id(visitor)
     data = {"members": [member, assistant_id()], "name": str(chatbot_settings.ASSISTANT_NAME)}
     channel = get_client().channel(CHANNEL_TYPE, channel_id, data=data)
-    # Get-or-create: an existing channel (an earlier conversation) is returned as it is.
-    call("create channel", channel.create, assistant_id())
+    # Get-or-create: an existing channel (an earlier conversation) is returned as it is, so it is used
+    # only if it is ours.
+    created = call("create channel", channel.create, assistant_id())
+    ours = {member, assistant_id()}
+    check_ours(created, channel_id, creator=assistant_id(), members=ours, staff_prefix=f"{_prefix()}-staff-")
     Conversation.objects.filter(pk=conversation.pk).update(stream_channel_id=channel_id)
     conversation.stream_channel_id = channel_id
     remember_channel(channel_id)

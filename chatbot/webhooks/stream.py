@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import re
 import zlib
 from typing import Any
 
@@ -23,14 +23,23 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_tasks import task
 
+from chatbot.api.parsers import loads_bounded
 from chatbot.conf import chatbot_settings
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import ReplyInProgress, begin_turn
 from chatbot.stops import stop_watcher
 from chatbot.tasks import enqueue
-from chatbot.transports.stream import assistant_id, stream_enabled, visitor_for, visitor_user_id
+from chatbot.transports.stream import (
+    assistant_id,
+    call,
+    get_client,
+    stream_enabled,
+    visitor_for,
+    visitor_user_id,
+)
 from chatbot.transports.stream_relay import stream_reply
 
 logger = logging.getLogger(__name__)
@@ -86,16 +95,17 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
         logger.warning("Stream webhook refused: bad or missing signature")
         return _error(403, "invalid_signature", "Invalid signature.")
     try:
-        event = json.loads(body)
+        event = loads_bounded(body)
     except ValueError:
         return _error(400, "malformed_json", "The request body is not valid JSON.")
     if not isinstance(event, dict):
         return _error(400, "invalid", "The request body must be a JSON object.")
     webhook_id = request.headers.get("X-Webhook-Id", "")
-    seen_key = f"chatbot:stream:webhook:{webhook_id[:100]}"
+    # Hashed: the header is the sender's text, and cache backends refuse some keys (spaces, length).
+    seen_key = f"chatbot:stream:webhook:{hashlib.sha256(webhook_id.encode()).hexdigest()}"
     if webhook_id and not cache.add(seen_key, 1, _SEEN_SECONDS):
         return JsonResponse({"ok": True, "duplicate": True})
-    handler = _HANDLERS.get(str(event.get("type") or ""))
+    handler = _HANDLERS.get(_text(event.get("type")))
     try:
         handled = handler(event) if handler else "ignored"
     except Exception:
@@ -107,11 +117,36 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "result": handled})
 
 
+def _object(value: Any) -> dict[str, Any]:
+    # A signed event is Stream's, but its fields are still read defensively: a field of an unexpected
+    # type means "not an event we act on", never an error that Stream would retry for a day.
+    return value if isinstance(value, dict) else {}
+
+
+_IDENT = re.compile(r"[\w!:@.-]{1,255}", re.ASCII)
+
+
+def _text(value: Any) -> str:
+    """An id or type from the event: Stream's are short ASCII; anything else is taken as absent."""
+    return value if isinstance(value, str) and _IDENT.fullmatch(value) else ""
+
+
+def _visitor_text(value: Any) -> str:
+    # NUL and lone surrogates cannot be stored (PostgreSQL refuses them) nor sent on.
+    if not isinstance(value, str):
+        return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return value.replace("\x00", "").strip()
+
+
 def _conversation(event: dict[str, Any], *, closed_too: bool = False) -> Conversation | None:
     """The channel's open conversation; with ``closed_too``, its latest one when none is open."""
     if event.get("channel_type") not in (None, "messaging"):
         return None
-    channel_id = event.get("channel_id") or str(event.get("cid", "")).partition(":")[2]
+    channel_id = _text(event.get("channel_id")) or _text(event.get("cid")).partition(":")[2]
     if not channel_id:
         return None
     conversations = Conversation.objects.filter(stream_channel_id=channel_id).select_related("user")
@@ -122,13 +157,14 @@ def _conversation(event: dict[str, Any], *, closed_too: bool = False) -> Convers
 
 
 def on_message_new(event: dict[str, Any]) -> str:
-    message = event.get("message") or {}
-    author = (message.get("user") or {}).get("id") or (event.get("user") or {}).get("id")
+    message = _object(event.get("message"))
+    author = _text(_object(message.get("user")).get("id")) or _text(_object(event.get("user")).get("id"))
     if author == assistant_id() or message.get("ai_generated"):
         return "own message"
     if message.get("type", "regular") != "regular" or message.get("parent_id") or message.get("silent"):
         return "not a regular message"
-    stream_id, text = str(message.get("id") or ""), str(message.get("text") or "").strip()
+    stream_id = _text(message.get("id"))
+    text = _visitor_text(message.get("text"))
     if not stream_id or not text:
         return "empty"
     # A closed conversation still tells whose channel it is: begin_turn then opens a new one.
@@ -142,7 +178,12 @@ def on_message_new(event: dict[str, Any]) -> str:
     if Message.objects.filter(conversation__stream_channel_id=conversation.stream_channel_id,
                               external_id=stream_id).exists():
         return "known"  # posted through POST stream-message, which queued the reply already
-    text = text[: chatbot_settings.MAX_MESSAGE_LENGTH]
+    # Masked before it is cut to length, so a cut cannot leave part of a card number in clear.
+    masked = mask_secrets(text)
+    if masked != text:
+        # The visitor's client posted it as typed: the copy in the channel is masked too.
+        enqueue(mask_in_stream, stream_id, masked, author)
+    text = masked[: chatbot_settings.MAX_MESSAGE_LENGTH]
     try:
         turn = begin_turn(visitor, text, external_id=stream_id)
         if turn.conversation.stream_channel_id != conversation.stream_channel_id:
@@ -152,7 +193,7 @@ def on_message_new(event: dict[str, Any]) -> str:
     except ReplyInProgress:
         # The visitor wrote while an answer streams: keep the message, answer nothing twice.
         Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, text=mask_secrets(text), external_id=stream_id
+            conversation=conversation, role=Message.Role.USER, text=text, external_id=stream_id
         )
         return "stored"
     answer = turn.reply or turn.notice
@@ -161,9 +202,15 @@ def on_message_new(event: dict[str, Any]) -> str:
     return "queued"
 
 
+@task()
+def mask_in_stream(message_id: str, text: str, user_id: str) -> None:
+    """Replace the text of a visitor's message in Stream with its masked form."""
+    call("mask message", get_client().update_message_partial, message_id, {"set": {"text": text}}, user_id)
+
+
 def on_ai_stop(event: dict[str, Any]) -> str:
     conversation = _conversation(event)
-    author = (event.get("user") or {}).get("id")
+    author = _text(_object(event.get("user")).get("id"))
     if conversation is None or author != visitor_user_id(visitor_for(conversation)):
         return "ignored"
     pks = list(

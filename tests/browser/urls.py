@@ -1,5 +1,7 @@
 """The storefront's URLs plus one bare page served under a strict Content-Security-Policy."""
 
+import secrets
+
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import path
@@ -24,4 +26,32 @@ def strict_csp_page(request: HttpRequest) -> HttpResponse:
     return response
 
 
-urlpatterns = [path("strict-csp/", strict_csp_page), *shop_urlpatterns]
+#: Policies with a nonce per response: the issue's form, then nonces only (no 'self' at all).
+NONCE_POLICIES = {
+    "self-and-nonce": "script-src 'self' 'nonce-{n}'; style-src 'self' 'nonce-{n}'",
+    "nonce-only": "script-src 'nonce-{n}' 'strict-dynamic'; style-src 'nonce-{n}'",
+}
+NONCE_PAGES = {
+    # The nonce given to the tag, and the csp_nonce context variable Django's CSP support provides.
+    "argument": PAGE.replace("{% chatbot_widget %}", "{% chatbot_widget nonce=page_nonce %}"),
+    "context": PAGE,
+}
+
+
+def nonce_csp_page(request: HttpRequest, policy: str, source: str) -> HttpResponse:
+    nonce = secrets.token_urlsafe(16)
+    context = {"page_nonce": nonce} if source == "argument" else {"csp_nonce": nonce}
+    html = engines["django"].from_string(NONCE_PAGES[source]).render(context, request)
+    response = HttpResponse(html)
+    response["Content-Security-Policy"] = (
+        NONCE_POLICIES[policy].format(n=nonce)
+        + "; default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'"
+    )
+    return response
+
+
+urlpatterns = [
+    path("strict-csp/", strict_csp_page),
+    path("csp/<str:policy>/<str:source>/", nonce_csp_page),
+    *shop_urlpatterns,
+]

@@ -316,7 +316,8 @@ class FakeStream:
             return self._error(400, 4, "channel id too long")
         data = (call.body or {}).get("data") or {}
         if cid not in self.channels:
-            creator = (data.get("created_by") or {}).get("id")
+            # As Stream does: a client-side create is made by the token's user, whatever the body says.
+            creator = call.user_id or (data.get("created_by") or {}).get("id")
             if not creator:
                 return self._error(400, 4, "either data.created_by or data.created_by_id must be provided")
             members = data.get("members") or []
@@ -324,11 +325,12 @@ class FakeStream:
             if missing:
                 return self._error(400, 4, f"could not find users {missing}")
             self.channels[cid] = {"id": call.params["id"], "type": call.params["type"], "cid": cid,
-                                  "members": list(members), "data": data}
+                                  "members": list(members), "data": data, "created_by": creator}
         channel = self.channels[cid]
         if call.user_id is not None:
             return self._watch(call, channel)
-        return 201, {"channel": {"id": channel["id"], "type": channel["type"], "cid": cid},
+        return 201, {"channel": {"id": channel["id"], "type": channel["type"], "cid": cid,
+                                 "created_by": {"id": channel["created_by"]}},
                      "members": [{"user_id": m} for m in channel["members"]]}
 
     def _watch(self, call: Call, channel: dict) -> tuple[int, Any]:
@@ -344,7 +346,7 @@ class FakeStream:
                 "id": channel["id"], "type": channel["type"], "cid": channel["cid"],
                 "config": {"read_events": True, "typing_events": True, "connect_events": True,
                            "custom_events": True, "name": "messaging"},
-                "created_by": {"id": "shop-assistant"}, "frozen": False, "member_count": len(members),
+                "created_by": {"id": channel["created_by"]}, "frozen": False, "member_count": len(members),
                 "own_capabilities": ["send-message", "read-events", "send-custom-events"],
                 "created_at": _now(), "updated_at": _now(),
             },

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             self.write_message(message)
 
         self.stdout.write(self.style.MIGRATE_HEADING("Health (as GET /api/chatbot/health reports it)"))
-        health = run_checks()
+        health = run_checks(notes=True)
         for check, result in health["checks"].items():
             self.write_outcome(check, result["ok"], result["detail"])
 

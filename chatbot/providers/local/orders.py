@@ -11,6 +11,7 @@ import re
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from chatbot.order_lookups import OrderLookupThrottled, lookup_guest_order
 from chatbot.providers.base import ChatRequest
 from chatbot.providers.local.question import CANCEL, EMAIL, ORDER_NUMBER, is_order_question
 from chatbot.shop.base import OrderInfo
@@ -53,7 +54,11 @@ def answer(request: ChatRequest, text: str, cancel_policy: str) -> str:
     if not (number and email_match):
         return _("I can look up an order with its order number and the email address it was placed with, for "
                  "example: \"order 100001, jane@example.com\". Or sign in to see all your orders.")
-    order = request.shop.order_lookup(number, email_match.group(0))
+    try:
+        order = lookup_guest_order(request.shop, number, email_match.group(0))
+    except OrderLookupThrottled as exc:
+        # Said kindly in the chat, like any other answer: how long to wait, or to sign in.
+        return exc.message
     if order is None:
         return _("I couldn't find a guest order with that number and email address. Please check both; an order "
                  "placed from an account is shown after signing in. Or ask to talk to a human.")

@@ -68,6 +68,8 @@
       var link = doc.createElement("link");
       link.rel = "stylesheet";
       link.href = href;
+      // Under a style-src with nonces, the page's nonce lets the widget's own stylesheet in.
+      if (script && script.nonce) link.nonce = script.nonce;
       link.onload = resolve;
       link.onerror = reject;
       root.appendChild(link);
