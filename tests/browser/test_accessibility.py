@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.widget import HOST_JS, Chat
 
@@ -70,3 +70,13 @@ def test_the_scan_catches_a_broken_widget(pages):
         }}"""
     )
     assert any(found.startswith("button-name:") for found in violations(page))
+
+
+def test_the_chat_reopened_on_the_next_page_passes_axe(pages):
+    page = pages.open("/")
+    chat = Chat(page).open()
+    chat.ask("do you have hiking boots?")
+    chat.wait_until_idle()
+    page.goto("/returns/")
+    expect(chat.dialog).to_be_visible()
+    assert violations(page) == []

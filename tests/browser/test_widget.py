@@ -108,7 +108,9 @@ def test_history_survives_a_page_load(pages):
     chat.wait_until_idle()
     answer = chat.last_reply().locator(".body").text_content()
     page.goto("/returns/")
-    chat = Chat(page).open()
+    # The chat was open: it is open on the next page too.
+    chat = Chat(page)
+    expect(chat.dialog).to_be_visible()
     expect(chat.questions).to_have_count(1)
     expect(chat.questions.first).to_contain_text(BOOTS)
     expect(chat.replies).to_have_count(1)
@@ -167,6 +169,7 @@ def test_phone_viewport_fills_the_screen(pages):
     chat = Chat(page)
     chat.launcher.tap()
     expect(chat.dialog).to_be_visible()
+    chat.settle()
     assert chat.dialog.bounding_box() == {"x": 0, "y": 0, "width": 390, "height": 844}
     expect(chat.launcher).to_be_hidden()
     page_overflow = "() => getComputedStyle(document.documentElement).overflow"

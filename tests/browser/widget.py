@@ -19,7 +19,12 @@ class Chat:
     def open(self) -> Chat:
         self.launcher.click()
         expect(self.dialog).to_be_visible()
+        self.settle()
         return self
+
+    def settle(self) -> None:
+        """The opening animation (if any) is over: the window is where it stays."""
+        self.dialog.evaluate("el => Promise.all(el.getAnimations().map(a => a.finished))")
 
     def ask(self, text: str) -> None:
         self.box.fill(text)

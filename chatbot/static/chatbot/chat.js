@@ -371,6 +371,7 @@
     input.rows = 1;
     input.placeholder = S.placeholder || "";
     if (config.maxLength) input.maxLength = config.maxLength;
+    input.value = api.kept("draft") || "";
     var sendBtn = button("send", S.send, "send");
     sendBtn.type = "submit";
     var stopBtn = button("stop", S.stopLabel, "stop", S.stop);
@@ -678,6 +679,7 @@
       if (fromInput) {
         input.value = "";
         autosize();
+        api.keep("draft", null);
       }
       hideNotice();
       showSuggestions([]);
@@ -817,8 +819,38 @@
 
     /* opening, closing, keyboard */
 
+    var opened = false;
+
     function isOpen() {
-      return !win.hidden;
+      return opened;
+    }
+
+    // What this tab remembers for its next page: open or not, where the log was scrolled, the draft.
+    function keepScroll() {
+      api.keep("scroll", opened && !nearBottom() ? Math.round(log.scrollTop) : null);
+    }
+
+    function keepState() {
+      api.keep("open", opened ? "1" : null);
+      api.keep("draft", input.value || null);
+      keepScroll();
+    }
+
+    // The CSS decides whether there is an animation (none under prefers-reduced-motion).
+    function animate(name, then) {
+      win.classList.remove("in", "out");
+      win.classList.add(name);
+      var timer = 0;
+      function end() {
+        win.removeEventListener("animationend", end);
+        clearTimeout(timer);
+        win.classList.remove(name);
+        if (then) then();
+      }
+      if (getComputedStyle(win).animationName === "none") return end();
+      win.addEventListener("animationend", end);
+      // A hidden tab may never run the animation.
+      timer = setTimeout(end, 500);
     }
 
     /* Full screen on a phone: the page behind must not scroll under the visitor's finger. */
@@ -836,28 +868,51 @@
       }
     }
 
-    function open() {
-      if (isOpen()) return;
+    function open(restoring) {
+      if (opened) return;
+      opened = true;
       win.hidden = false;
+      if (!restoring) animate("in");
       launcher.setAttribute("aria-expanded", "true");
       root.querySelector(".scb").classList.add("open");
       lockPage(true);
       unread = 0;
       api.setUnread(0);
       if (lastId) api.remember("seen", lastId);
+      autosize();
       toBottom();
-      input.focus();
       pollDelay = POLL_MS;
-      if (!busy) sync();
+      if (!restoring) {
+        input.focus();
+        if (!busy) sync();
+      }
+      keepState();
+    }
+
+    // Reopened on the next page of the tab: shown once the history is in, at the same scroll
+    // position, with no animation, so the window looks as if it had never gone away.
+    function restore() {
+      var scroll = api.kept("scroll");
+      return sync().then(function () {
+        open(true);
+        if (scroll !== null) log.scrollTop = +scroll;
+        // A phone's keyboard would cover the restored conversation: focus the log there instead.
+        var phone = window.matchMedia && window.matchMedia(FULL_SCREEN).matches;
+        (phone ? log : input).focus({ preventScroll: true });
+      });
     }
 
     function close() {
-      if (!isOpen()) return;
-      win.hidden = true;
+      if (!opened) return;
+      opened = false;
       launcher.setAttribute("aria-expanded", "false");
       root.querySelector(".scb").classList.remove("open");
       lockPage(false);
       launcher.focus();
+      keepState();
+      animate("out", function () {
+        if (!opened) win.hidden = true;
+      });
     }
 
     function focusable() {
@@ -895,7 +950,12 @@
         send(input.value, true);
       }
     });
-    input.addEventListener("input", autosize);
+    input.addEventListener("input", function () {
+      autosize();
+      api.keep("draft", input.value || null);
+    });
+    log.addEventListener("scroll", keepScroll, { passive: true });
+    window.addEventListener("pagehide", keepState);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       send(input.value, true);
@@ -914,6 +974,7 @@
       resume: function () {
         if (!synced) sync();
       },
+      restore: restore,
       send: function (text) {
         open();
         send(text, false);
