@@ -194,3 +194,9 @@ def test_no_secret_reaches_the_page(chatbot_conf):
     for value in secrets.values():
         assert value not in html
     assert "stream-public-key" not in html, "the Stream key comes with the session's token, not the page"
+
+
+def test_add_to_basket_posts_to_oscars_form_only_in_an_oscar_shop(chatbot_conf):
+    assert config_of(render_widget())["basket"] == {"add": "/basket/add/{id}/"}
+    chatbot_conf(SHOP_ADAPTER="none")
+    assert config_of(render_widget())["basket"] == {}

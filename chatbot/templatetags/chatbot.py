@@ -26,12 +26,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from chatbot.conf import chatbot_settings
+from chatbot.shop import BUILTIN_ADAPTERS, adapter_path
 
 register = template.Library()
 logger = logging.getLogger(__name__)
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _PLACEHOLDER_ID = uuid.UUID(int=0)
+_PLACEHOLDER_PK = 2147483647
 DEFAULT_COLOR = "#2563eb"
 #: The stream transport's client, a separate file so builtin-mode pages never download it.
 STREAM_CLIENT = "chatbot/stream/chat-stream.js"
@@ -130,6 +132,9 @@ def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
         "inStock": _("In stock"),
         "outOfStock": _("Out of stock"),
         "products": _("Products"),
+        # Card buttons; screen readers hear the product's title after the word.
+        "view": _("View"),
+        "addToBasket": _("Add to basket"),
         "newWindow": _("(opens in a new tab)"),
         "errorGeneric": _("Something went wrong. Please try again."),
         "errorNetwork": _("The chat could not reach the shop. Check your connection and try again."),
@@ -141,6 +146,17 @@ def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
         "notSent": _("Your message was not sent. It is back in the box."),
         "disclaimer": _("Answers are written by an AI assistant and may contain mistakes."),
     }
+
+
+def _basket() -> dict[str, str]:
+    """Where a product card's "Add to basket" posts: Oscar's own form; other shops show "View" only."""
+    if adapter_path() != BUILTIN_ADAPTERS["oscar"]:
+        return {}
+    try:
+        add = reverse("basket:add", kwargs={"pk": _PLACEHOLDER_PK})
+    except NoReverseMatch:
+        return {}
+    return {"add": add.replace(str(_PLACEHOLDER_PK), "{id}")}
 
 
 def _suggestions(widget: dict[str, Any]) -> list[str]:
@@ -187,6 +203,7 @@ def widget_config(request) -> dict[str, Any]:
             "scheme": scheme if scheme in {"light", "dark"} else "auto",
         },
         "suggestions": _suggestions(widget),
+        "basket": _basket(),
         "strings": widget_strings(widget),
     }
 

@@ -72,6 +72,16 @@ def test_the_scan_catches_a_broken_widget(pages):
     assert any(found.startswith("button-name:") for found in violations(page))
 
 
+def test_product_cards_with_their_buttons_pass_axe(pages, chatbot_conf):
+    chatbot_conf(PROVIDER="tests.browser.providers.ShelfProvider")
+    for options in ({}, {"color_scheme": "dark", "viewport": {"width": 390, "height": 844}, "is_mobile": True}):
+        page = pages.open("/", **options)
+        chat = Chat(page).open()
+        chat.ask("something for the trail?")
+        chat.wait_until_idle()
+        assert violations(page) == []
+
+
 def test_the_chat_reopened_on_the_next_page_passes_axe(pages):
     page = pages.open("/")
     chat = Chat(page).open()

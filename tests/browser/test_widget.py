@@ -468,6 +468,6 @@ def test_this_one_on_a_product_page_means_that_product_and_the_card_says_what_th
     expect(reply.locator(".body")).to_contain_text("Leather Chelsea Boots")
     expect(reply.locator(".body")).to_contain_text("only 1 left")
     chat.wait_until_idle()
-    card = reply.locator("a.card-in", has_text="Leather Chelsea Boots")
+    card = reply.get_by_role("listitem").filter(has_text="Leather Chelsea Boots")
     expect(card).to_contain_text("£120.00")
     expect(card).to_contain_text("Only 1 left")

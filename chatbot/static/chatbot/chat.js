@@ -120,27 +120,28 @@
     return pump();
   }
 
+  // The cookie's current value: another tab may have rotated it since the page was rendered.
+  function csrfToken(config) {
+    var name = config.csrfCookie;
+    if (name) {
+      var parts = doc.cookie ? doc.cookie.split(/;\s*/) : [];
+      for (var i = 0; i < parts.length; i++) {
+        if (parts[i].indexOf(name + "=") === 0) return decodeURIComponent(parts[i].slice(name.length + 1));
+      }
+    }
+    return config.csrfToken;
+  }
+
   // The default transport: messages live in the shop's database, replies stream as SSE over fetch.
   function builtinTransport(config) {
     var endpoints = config.endpoints || {};
-
-    function csrfToken() {
-      var name = config.csrfCookie;
-      if (name) {
-        var parts = doc.cookie ? doc.cookie.split(/;\s*/) : [];
-        for (var i = 0; i < parts.length; i++) {
-          if (parts[i].indexOf(name + "=") === 0) return decodeURIComponent(parts[i].slice(name.length + 1));
-        }
-      }
-      return config.csrfToken;
-    }
 
     function request(method, url, body, signal) {
       var headers = { Accept: method === "GET" ? "application/json" : "text/event-stream, application/json" };
       var init = { method: method, credentials: "same-origin", headers: headers, signal: signal };
       if (method !== "GET") {
         headers["Content-Type"] = "application/json";
-        headers[config.csrfHeader || "X-CSRFToken"] = csrfToken();
+        headers[config.csrfHeader || "X-CSRFToken"] = csrfToken(config);
         init.body = JSON.stringify(body || {});
       }
       return fetch(url, init).then(function (res) {
@@ -488,34 +489,73 @@
       }
     }
 
+    // A visible action word, completed for screen readers by the product's title ("View Boots").
+    function action(node, word, title) {
+      node.appendChild(doc.createTextNode(word));
+      node.appendChild(el("span", "vh", " " + title));
+      return node;
+    }
+
+    // Oscar's own add-to-basket form, posted as the product page would: the page reloads with the
+    // shop's confirmation and its basket total, and the chat reopens where it was.
+    function basketForm(p) {
+      var add = (config.basket || {}).add;
+      if (!add || !p.in_stock || !/^\d+$/.test(String(p.id))) return null;
+      var form = el("form", "card-add");
+      form.method = "post";
+      form.action = add.replace("{id}", p.id);
+      [["csrfmiddlewaretoken", ""], ["quantity", "1"]].forEach(function (field) {
+        var hidden = el("input");
+        hidden.type = "hidden";
+        hidden.name = field[0];
+        hidden.value = field[1];
+        form.appendChild(hidden);
+      });
+      var submit = action(el("button", "card-btn primary"), S.addToBasket, p.title || "");
+      submit.type = "submit";
+      form.appendChild(submit);
+      form.addEventListener("submit", function () {
+        form.firstChild.value = csrfToken(config);
+      });
+      return form;
+    }
+
     function products(view, items) {
       if (!items || !items.length) return;
-      var list = el("ul", "cards");
+      var list = el("ul", "cards" + (items.length > 1 ? " many" : ""));
       list.setAttribute("aria-label", S.products || "");
       items.forEach(function (p) {
         var href = safeUrl(p.url);
         var item = el("li", "card");
-        var inner = el(href ? "a" : "div", "card-in");
-        if (href) inner.href = href.href;
         var image = p.image && safeUrl(p.image);
         if (image) {
-          var img = el("img");
+          var img = el("img", "card-img");
           img.src = image.href;
           img.alt = "";
           img.loading = "lazy";
           img.decoding = "async";
-          img.width = 48;
-          img.height = 48;
-          inner.appendChild(img);
+          img.width = 64;
+          img.height = 64;
+          item.appendChild(img);
+        } else {
+          item.appendChild(el("span", "card-img", (p.title || "?").charAt(0))).setAttribute("aria-hidden", "true");
         }
-        var info = el("span", "card-info");
+        var info = el("div", "card-info");
         info.appendChild(el("span", "card-title", p.title || ""));
         var meta = el("span", "card-meta");
         if (p.price) meta.appendChild(el("span", "price", p.price));
         meta.appendChild(el("span", p.in_stock ? "stock in" : "stock out", capitalised(p.availability) || (p.in_stock ? S.inStock : S.outOfStock)));
         info.appendChild(meta);
-        inner.appendChild(info);
-        item.appendChild(inner);
+        var actions = el("div", "card-actions");
+        if (href) {
+          var link = action(el("a", "card-btn"), S.view, p.title || "");
+          link.href = href.href;
+          actions.appendChild(link);
+        }
+        var form = basketForm(p);
+        if (form) actions.appendChild(form);
+        if (actions.firstChild) info.appendChild(actions);
+        item.appendChild(info);
         list.appendChild(item);
       });
       view.node.appendChild(list);
