@@ -116,3 +116,18 @@ class ShelfProvider(Provider):
         yield Products(SHELF)
         yield Delta("Here are three for the trail.")
         yield Done()
+
+
+FOLLOW_UPS = {"cheap": ["Shipping to France"], "": ["Cheaper options", "Shipping to France"]}
+
+
+class FollowUpProvider(Provider):
+    """Every answer ends with follow-up questions, as an LLM provider's suggestions do."""
+
+    name = "follow-up"
+
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        cheap = "cheap" in request.text.lower()
+        yield Delta("The Trail Running Shoes are £89.00." if cheap else "The Hiking Boots are £135.00.")
+        yield Suggestions(FOLLOW_UPS["cheap" if cheap else ""])
+        yield Done()

@@ -722,6 +722,8 @@
         api.keep("draft", null);
       }
       hideNotice();
+      // A chip that sent this goes away with the others: keep the keyboard in the window.
+      if (suggestions.contains(root.activeElement)) input.focus();
       showSuggestions([]);
       pollDelay = POLL_MS;
       var ctrl = typeof AbortController === "function" ? new AbortController() : null;
