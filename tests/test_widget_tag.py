@@ -200,3 +200,14 @@ def test_add_to_basket_posts_to_oscars_form_only_in_an_oscar_shop(chatbot_conf):
     assert config_of(render_widget())["basket"] == {"add": "/basket/add/{id}/"}
     chatbot_conf(SHOP_ADAPTER="none")
     assert config_of(render_widget())["basket"] == {}
+
+
+def test_an_english_page_carries_the_labels_a_chinese_writer_switches_to():
+    translations = config_of(render_widget())["translations"]
+    assert list(translations) == ["zh-hans"]
+    chinese = translations["zh-hans"]
+    assert chinese["send"] == "发送"
+    assert chinese["label"] == "在线客服"
+    assert set(chinese) <= set(config_of(render_widget())["strings"])
+    # A Chinese page has the Chinese labels already.
+    assert config_of(render_widget(language="zh-hans"))["translations"] == {}

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from chatbot.models import Conversation, Message
 from tests.browser.conftest import screenshot
 from tests.browser.providers import FIRST_TEXT, WHOLE_TEXT
-from tests.browser.widget import HOST_JS, Chat
+from tests.browser.widget import CHINESE, HOST_JS, Chat
 
 pytestmark = pytest.mark.browser
 
@@ -448,8 +448,9 @@ SPLIT_STREAM_JS = """() => {
 def test_event_stream_split_inside_characters_and_line_ends(pages):
     page = pages.open("/")
     page.evaluate(SPLIT_STREAM_JS)
-    chat = Chat(page).open()
-    chat.ask("有登山靴吗？")
+    Chat(page).open().ask("有登山靴吗？")
+    # Written in Chinese: the widget's own words are Chinese from now on.
+    chat = Chat(page, **CHINESE)
     body = chat.last_reply().locator(".body")
     expect(body).to_have_text("有的，登山靴有货 👍")
     expect(body.locator("strong")).to_have_text("登山靴")
@@ -471,3 +472,4 @@ def test_this_one_on_a_product_page_means_that_product_and_the_card_says_what_th
     card = reply.get_by_role("listitem").filter(has_text="Leather Chelsea Boots")
     expect(card).to_contain_text("£120.00")
     expect(card).to_contain_text("Only 1 left")
+

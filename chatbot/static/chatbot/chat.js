@@ -298,12 +298,73 @@
 
   /* ---------- the chat window ---------- */
 
+  // The language the assistant answers in (chatbot.relay.answer_language): Chinese when the visitor
+  // writes Chinese, else the page's.
+  var CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
+
   function createUI(api) {
     var config = api.config;
-    var S = config.strings || {};
+    var pageStrings = config.strings || {};
+    var S = {};
+    var language = null;
     var root = api.root;
     var launcher = api.launcher;
     var renderMarkdown = createMarkdown(S);
+
+    /* language: the widget's own words follow the language the visitor writes in */
+
+    function setLanguage(lang) {
+      var words = lang === config.language ? pageStrings : (config.translations || {})[lang];
+      if (!words || lang === language) return;
+      for (var key in pageStrings) S[key] = key in words ? words[key] : pageStrings[key];
+      language = lang;
+      api.keep("lang", lang === config.language ? null : lang);
+    }
+
+    // Elements carry the key of their words: data-t for the text, data-tl for the accessible name.
+    function mark(node, textKey, labelKey) {
+      if (textKey) node.setAttribute("data-t", textKey);
+      if (labelKey) {
+        node.setAttribute("data-tl", labelKey);
+        node.setAttribute("aria-label", S[labelKey] || "");
+      }
+      return node;
+    }
+
+    function relabel() {
+      var each = function (selector, fn) { Array.prototype.forEach.call(root.querySelectorAll(selector), fn); };
+      each("[data-t]", function (node) {
+        var words = S[node.getAttribute("data-t")] || "";
+        var last = node.lastChild;
+        if (last && last.nodeType === 3) last.nodeValue = words;
+        else node.textContent = words;
+      });
+      each("[data-tl]", function (node) {
+        var words = S[node.getAttribute("data-tl")] || "";
+        node.setAttribute("aria-label", words);
+        if (node.title) node.title = words;
+      });
+      input.placeholder = S.placeholder || "";
+      api.speak(S);
+    }
+
+    function followVisitor(text) {
+      var before = language;
+      setLanguage(CJK.test(text) ? "zh-hans" : config.language);
+      if (language !== before) relabel();
+    }
+
+    var keptLanguage = api.kept("lang");
+    setLanguage(config.language);
+    if (keptLanguage) setLanguage(keptLanguage);
+    // This page's launcher was rendered in the page's language.
+    if (language !== config.language) api.speak(S);
+
+    function keyed(className, labelKey, iconName, textKey) {
+      var b = button(className, S[labelKey], iconName, S[textKey]);
+      return mark(b, textKey, labelKey);
+    }
+
     var known = {};
     var lastId = null;
     var unread = 0;
@@ -340,10 +401,10 @@
     win.setAttribute("aria-modal", "true");
     win.setAttribute("aria-labelledby", "scb-title");
     var header = el("div", "head");
-    var title = el("h2", "title", S.title);
+    var title = mark(el("h2", "title", S.title), "title");
     title.id = "scb-title";
-    var handoff = button("handoff", null, "person", S.handoff);
-    var closeBtn = button("close", S.close, "close");
+    var handoff = keyed("handoff", null, "person", "handoff");
+    var closeBtn = keyed("close", "close", "close");
     header.appendChild(title);
     header.appendChild(handoff);
     header.appendChild(closeBtn);
@@ -356,7 +417,7 @@
 
     var suggestions = el("div", "chips");
     suggestions.setAttribute("role", "group");
-    suggestions.setAttribute("aria-label", S.suggestions || "");
+    mark(suggestions, null, "suggestions");
     suggestions.hidden = true;
 
     var notice = el("div", "notice");
@@ -365,7 +426,7 @@
 
     var form = el("form", "composer");
     form.noValidate = true;
-    var label = el("label", "vh", S.input);
+    var label = mark(el("label", "vh", S.input), "input");
     label.htmlFor = "scb-input";
     var input = el("textarea", "input");
     input.id = "scb-input";
@@ -373,9 +434,9 @@
     input.placeholder = S.placeholder || "";
     if (config.maxLength) input.maxLength = config.maxLength;
     input.value = api.kept("draft") || "";
-    var sendBtn = button("send", S.send, "send");
+    var sendBtn = keyed("send", "send", "send");
     sendBtn.type = "submit";
-    var stopBtn = button("stop", S.stopLabel, "stop", S.stop);
+    var stopBtn = keyed("stop", "stopLabel", "stop", "stop");
     stopBtn.hidden = true;
     form.appendChild(label);
     form.appendChild(input);
@@ -387,7 +448,7 @@
     win.appendChild(suggestions);
     win.appendChild(notice);
     win.appendChild(form);
-    if (S.disclaimer) win.appendChild(el("p", "foot", S.disclaimer));
+    if (S.disclaimer) win.appendChild(mark(el("p", "foot", S.disclaimer), "disclaimer"));
     root.querySelector(".scb").appendChild(win);
     launcher.setAttribute("aria-controls", win.id);
 
@@ -482,7 +543,7 @@
       setText(view, text);
       remember(message.id);
       products(view, message.products);
-      if (message.status === "stopped") note(view, S.stopped);
+      if (message.status === "stopped") mark(note(view, S.stopped), "stopped");
       else if (message.status === "error") note(view, S.errorUpstream, "err");
       else if (message.status !== "streaming" && view.role === "assistant" && message.id) {
         feedback(view, message.rating);
@@ -523,7 +584,7 @@
     function products(view, items) {
       if (!items || !items.length) return;
       var list = el("ul", "cards" + (items.length > 1 ? " many" : ""));
-      list.setAttribute("aria-label", S.products || "");
+      mark(list, null, "products");
       items.forEach(function (p) {
         var href = safeUrl(p.url);
         var item = el("li", "card");
@@ -564,8 +625,8 @@
     function feedback(view, rating) {
       var box = el("div", "fb");
       var status = el("span", "fb-note");
-      var buttons = [["up", S.helpful], ["down", S.notHelpful]].map(function (choice) {
-        var b = button("fb-btn", choice[1], choice[0]);
+      var buttons = [["up", "helpful"], ["down", "notHelpful"]].map(function (choice) {
+        var b = keyed("fb-btn", choice[1], choice[0]);
         b.setAttribute("aria-pressed", rating === choice[0] ? "true" : "false");
         b.addEventListener("click", function () {
           getTransport().then(function (t) {
@@ -663,7 +724,7 @@
       notice.textContent = "";
       notice.appendChild(el("span", null, text));
       if (retry) {
-        var again = button("retry", null, null, S.retry);
+        var again = keyed("retry", null, null, "retry");
         again.addEventListener("click", retry);
         notice.appendChild(again);
       }
@@ -679,7 +740,7 @@
       settle(view);
       view.node.classList.add("failed");
       var box = note(view, errorText(e), "err");
-      var again = button("retry", null, null, S.retry);
+      var again = keyed("retry", null, null, "retry");
       again.addEventListener("click", function () {
         if (busy) return;
         box.parentNode.removeChild(box);
@@ -722,6 +783,7 @@
         api.keep("draft", null);
       }
       hideNotice();
+      followVisitor(text);
       // A chip that sent this goes away with the others: keep the keyboard in the window.
       if (suggestions.contains(root.activeElement)) input.focus();
       showSuggestions([]);
@@ -782,7 +844,7 @@
           user.node.classList.remove("pending");
           settle(reply);
           setText(reply, received);
-          note(reply, S.stopped);
+          mark(note(reply, S.stopped), "stopped");
           return;
         }
         if (!stored && !received) {

@@ -30,7 +30,7 @@
   var badge = root.querySelector(".badge");
   var unreadText = root.querySelector("#scb-unread");
   var theme = config.theme || {};
-  var strings = config.strings || {};
+  var strings = {};
   var PREFIX = "shop-chatbot:";
   var loading = null;
 
@@ -143,11 +143,19 @@
     setUnread: setUnread,
     loadScript: addScript,
     load: load,
+    // The chat UI switched the widget's words to the language the visitor writes in.
+    speak: function (words) {
+      for (var key in words) strings[key] = words[key];
+      launcher.setAttribute("aria-label", strings.label || "");
+    },
     open: function () { return call("open"); },
     close: function () { return call("close"); },
     toggle: function () { return call("toggle"); }
   };
   window.ShopChatbot = api;
+  api.speak(config.strings || {});
+  var visitorWords = (config.translations || {})[kept("lang")];
+  if (visitorWords) api.speak(visitorWords);
 
   launcher.addEventListener("click", function () {
     api.toggle().catch(function () {
