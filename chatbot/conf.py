@@ -82,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
     # Widget
     "WIDGET": {
         "label": "",
+        "show_label": False,
         "title": "",
         "greeting": "",
         "suggestions": [],

@@ -226,6 +226,8 @@ def widget_config(request) -> dict[str, Any]:
             "onColor": readable_on(color),
             "position": "left" if widget.get("position") == "left" else "right",
             "scheme": scheme if scheme in {"light", "dark"} else "auto",
+            # The label written beside the launcher's icon, not only its accessible name.
+            "showLabel": bool(widget.get("show_label")),
         },
         "suggestions": _suggestions(widget),
         "basket": _basket(),

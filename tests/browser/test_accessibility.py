@@ -90,3 +90,10 @@ def test_the_chat_reopened_on_the_next_page_passes_axe(pages):
     page.goto("/returns/")
     expect(chat.dialog).to_be_visible()
     assert violations(page) == []
+
+
+def test_the_launcher_with_its_label_passes_axe(pages, chatbot_conf):
+    chatbot_conf(WIDGET={"show_label": True})
+    page = pages.open("/")
+    expect(Chat(page).launcher).to_be_visible()
+    assert violations(page) == []

@@ -473,3 +473,22 @@ def test_this_one_on_a_product_page_means_that_product_and_the_card_says_what_th
     expect(card).to_contain_text("£120.00")
     expect(card).to_contain_text("Only 1 left")
 
+
+def test_the_launcher_shows_its_label_beside_the_icon_when_asked(pages, chatbot_conf):
+    page = pages.open("/")
+    expect(Chat(page).launcher).to_be_visible()
+    expect(Chat(page).launcher.get_by_text("Chat with us")).to_have_count(0)
+
+    chatbot_conf(WIDGET={"show_label": True})
+    page = pages.open("/")
+    chat = Chat(page)
+    caption = chat.launcher.get_by_text("Chat with us", exact=True)
+    expect(caption).to_be_visible()
+    assert chat.launcher.bounding_box()["width"] > 120
+    # Open, it is the round close button again.
+    chat.open()
+    expect(caption).to_be_hidden()
+    assert chat.launcher.bounding_box()["width"] == 56
+    chat.launcher.click()
+    expect(chat.dialog).to_be_hidden()
+    expect(caption).to_be_visible()

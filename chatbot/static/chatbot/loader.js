@@ -32,6 +32,13 @@
   var theme = config.theme || {};
   var strings = {};
   var PREFIX = "shop-chatbot:";
+  var caption = null;
+  if (theme.showLabel) {
+    caption = doc.createElement("span");
+    caption.className = "caption";
+    launcher.insertBefore(caption, badge);
+    launcher.classList.add("with-caption");
+  }
   var loading = null;
 
   // CSSOM, not a style attribute: allowed under a strict Content-Security-Policy.
@@ -147,6 +154,7 @@
     speak: function (words) {
       for (var key in words) strings[key] = words[key];
       launcher.setAttribute("aria-label", strings.label || "");
+      if (caption) caption.textContent = strings.label || "";
     },
     open: function () { return call("open"); },
     close: function () { return call("close"); },
