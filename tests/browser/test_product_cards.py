@@ -8,6 +8,7 @@ import pytest
 from oscar.core.loading import get_model
 from playwright.sync_api import expect
 
+from tests.browser.conftest import screenshot
 from tests.browser.providers import PLACEHOLDER_IMAGE
 from tests.browser.widget import Chat
 
@@ -80,6 +81,7 @@ def test_several_cards_scroll_sideways_on_a_phone(pages, chatbot_conf):
     assert boxes[0]["y"] == boxes[1]["y"], "the cards sit side by side"
     assert shelf.bounding_box()["height"] < 844 / 2, "the cards leave room for the conversation"
     assert shelf.evaluate("el => el.scrollWidth > el.clientWidth"), "the row scrolls sideways"
+    screenshot(page, "widget-cards-phone")
     # The last card scrolls into view when its button takes focus.
     socks = product_cards(chat).nth(2).get_by_role("link", name="View Wool Hiking Socks")
     socks.focus()
