@@ -89,6 +89,7 @@ DEFAULTS: dict[str, Any] = {
     # Widget
     "WIDGET": {
         "label": "",
+        "show_label": False,
         "title": "",
         "greeting": "",
         "suggestions": [],

@@ -63,8 +63,23 @@ class Conversation(models.Model):
         verbose_name_plural = _("conversations")
 
     def __str__(self) -> str:
-        who = self.user or f"guest {self.guest_id[:8]}"
-        return f"{who} ({self.get_state_display()})"
+        return f"{self.visitor_name} ({self.get_state_display()})"
+
+    @property
+    def visitor_name(self) -> str:
+        """The customer as staff know them: "Alice Smith <alice@example.com>", else the email; a guest's id.
+
+        Never the username alone when there is more: shops that sign in by email (Oscar) generate it."""
+        user = self.user
+        if user is None:
+            return f"Guest {self.guest_id[:8]}"
+        email = getattr(user, "email", "") or ""
+        # AbstractBaseUser has no get_full_name(); Django's and Oscar's users do.
+        full_name = getattr(user, "get_full_name", None)
+        name = full_name().strip() if callable(full_name) else ""
+        if name and email:
+            return f"{name} <{email}>"
+        return name or email or user.get_username()
 
 
 class Message(models.Model):

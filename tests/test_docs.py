@@ -93,6 +93,7 @@ MEANINGS: dict[str, str] = {
 
 WIDGET_MEANINGS: dict[str, str] = {
     "label": 'Launcher button\'s accessible name. Empty: "Chat with us", translated.',
+    "show_label": "`True`: the launcher shows the label beside its icon; `False`: icon only.",
     "title": 'Chat window title. Empty: "Shop assistant", translated.',
     "greeting": "First message shown in an empty conversation. Empty: a translated default.",
     "suggestions": "Suggested first questions (up to 6); `[]`: translated defaults; `None` or `False`: none.",

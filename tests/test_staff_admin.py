@@ -44,7 +44,7 @@ def test_inbox_lists_conversations_by_state_newest_first(staff, waiting, make_ch
     page = staff.get("/admin/chatbot/conversation/?state__exact=waiting")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "alice &lt;alice@example.com&gt;" in html and "Guest" not in html
+    assert "alice@example.com" in html and "Guest" not in html
     assert "Waiting for staff (1)" in html and "With the assistant (1)" in html
     everything = staff.get("/admin/chatbot/conversation/").content.decode()
     assert everything.index("Guest") < everything.index("alice@example.com"), "newest first"
@@ -123,7 +123,7 @@ def test_oscar_dashboard_inbox(staff, waiting, chat):
     assert dashboard.status_code == 200
     assert "/dashboard/chat/" in dashboard.content.decode(), "linked from the dashboard navigation"
     inbox = staff.get("/dashboard/chat/?state=waiting").content.decode()
-    assert "alice &lt;alice@example.com&gt;" in inbox
+    assert "alice@example.com" in inbox
     page = staff.get(f"/dashboard/chat/{waiting.pk}/").content.decode()
     assert "Where is order 200001?" in page and "200001" in page
     response = staff.post(f"/dashboard/chat/{waiting.pk}/", {"action": "reply", "text": "From the dashboard"})

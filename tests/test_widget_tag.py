@@ -69,7 +69,9 @@ def test_config_holds_endpoints_csrf_mode_strings_and_theme():
     assert config["csrfHeader"] == "X-CSRFToken"
     assert config["csrfCookie"] == "csrftoken"
     assert config["maxLength"] == DEFAULTS["MAX_MESSAGE_LENGTH"]
-    assert config["theme"] == {"color": "#2563eb", "onColor": "#ffffff", "position": "right", "scheme": "auto"}
+    assert config["theme"] == {
+        "color": "#2563eb", "onColor": "#ffffff", "position": "right", "scheme": "auto", "showLabel": False
+    }
     assert config["strings"]["label"] == "Chat with us"
     assert config["strings"]["handoffText"] == "talk to a human"
     assert config["suggestions"], "first-time visitors get suggested questions"
@@ -140,7 +142,9 @@ def test_configured_wording_colour_position_and_scheme(chatbot_conf):
     assert config["strings"]["title"] == "Pine, your helper"
     assert config["strings"]["greeting"] == "Hello!"
     assert config["suggestions"] == ["Is the teapot in stock?"]
-    assert config["theme"] == {"color": "#0f766e", "onColor": "#ffffff", "position": "left", "scheme": "dark"}
+    assert config["theme"] == {
+        "color": "#0f766e", "onColor": "#ffffff", "position": "left", "scheme": "dark", "showLabel": False
+    }
     assert config["maxLength"] == 500
 
 
@@ -194,3 +198,27 @@ def test_no_secret_reaches_the_page(chatbot_conf):
     for value in secrets.values():
         assert value not in html
     assert "stream-public-key" not in html, "the Stream key comes with the session's token, not the page"
+
+
+def test_add_to_basket_posts_to_oscars_form_only_in_an_oscar_shop(chatbot_conf):
+    assert config_of(render_widget())["basket"] == {"add": "/basket/add/{id}/"}
+    chatbot_conf(SHOP_ADAPTER="none")
+    assert config_of(render_widget())["basket"] == {}
+
+
+def test_an_english_page_carries_the_labels_a_chinese_writer_switches_to():
+    translations = config_of(render_widget())["translations"]
+    assert list(translations) == ["zh-hans"]
+    chinese = translations["zh-hans"]
+    assert chinese["send"] == "发送"
+    assert chinese["label"] == "在线客服"
+    assert set(chinese) <= set(config_of(render_widget())["strings"])
+    # A Chinese page has the Chinese labels already.
+    assert config_of(render_widget(language="zh-hans"))["translations"] == {}
+
+
+def test_show_label_writes_the_label_beside_the_launchers_icon(chatbot_conf):
+    chatbot_conf(WIDGET={"show_label": True, "label": "Ask us"})
+    config = config_of(render_widget())
+    assert config["theme"]["showLabel"] is True
+    assert config["strings"]["label"] == "Ask us"

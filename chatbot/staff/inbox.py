@@ -29,11 +29,7 @@ def counts_by_state() -> dict[str, int]:
 
 
 def visitor_label(conversation: Conversation) -> str:
-    if conversation.user is not None:
-        email = getattr(conversation.user, "email", "")
-        name = conversation.user.get_username()
-        return f"{name} <{email}>" if email and email != name else name
-    return f"Guest {conversation.guest_id[:8]}"
+    return conversation.visitor_name
 
 
 @dataclass

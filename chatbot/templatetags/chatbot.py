@@ -22,16 +22,18 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from chatbot.conf import chatbot_settings
+from chatbot.shop import BUILTIN_ADAPTERS, adapter_path
 
 register = template.Library()
 logger = logging.getLogger(__name__)
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _PLACEHOLDER_ID = uuid.UUID(int=0)
+_PLACEHOLDER_PK = 2147483647
 DEFAULT_COLOR = "#2563eb"
 #: The stream transport's client, a separate file so builtin-mode pages never download it.
 STREAM_CLIENT = "chatbot/stream/chat-stream.js"
@@ -130,6 +132,9 @@ def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
         "inStock": _("In stock"),
         "outOfStock": _("Out of stock"),
         "products": _("Products"),
+        # Card buttons; screen readers hear the product's title after the word.
+        "view": _("View"),
+        "addToBasket": _("Add to basket"),
         "newWindow": _("(opens in a new tab)"),
         "errorGeneric": _("Something went wrong. Please try again."),
         "errorNetwork": _("The chat could not reach the shop. Check your connection and try again."),
@@ -141,6 +146,41 @@ def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
         "notSent": _("Your message was not sent. It is back in the box."),
         "disclaimer": _("Answers are written by an AI assistant and may contain mistakes."),
     }
+
+
+#: The language the assistant switches to when a visitor writes it on a page in another language.
+VISITOR_LANGUAGE = "zh-hans"
+#: What the widget relabels when it switches; the error texts stay in the page's language (errors
+#: from the server already come in it), which keeps the page's markup within its budget.
+_SWITCHED = (
+    "label", "title", "close", "input", "placeholder", "send", "stop", "stopLabel", "stopped",
+    "thinking", "you", "assistant", "staff", "handoff", "handoffText", "suggestions", "helpful",
+    "notHelpful", "thanks", "retry", "unread", "inStock", "outOfStock", "products", "view",
+    "addToBasket", "newWindow", "disclaimer",
+)
+
+
+def _translations(widget: dict[str, Any], language: str) -> dict[str, dict[str, str]]:
+    """The labels in the language a visitor may write in instead of the page's.
+
+    The assistant answers a Chinese question in Chinese on any page; with these the widget's own
+    labels follow it in the browser, without another request."""
+    if language.lower().startswith("zh"):
+        return {}
+    with override(VISITOR_LANGUAGE):
+        strings = widget_strings(widget)
+    return {VISITOR_LANGUAGE: {key: strings[key] for key in _SWITCHED}}
+
+
+def _basket() -> dict[str, str]:
+    """Where a product card's "Add to basket" posts: Oscar's own form; other shops show "View" only."""
+    if adapter_path() != BUILTIN_ADAPTERS["oscar"]:
+        return {}
+    try:
+        add = reverse("basket:add", kwargs={"pk": _PLACEHOLDER_PK})
+    except NoReverseMatch:
+        return {}
+    return {"add": add.replace(str(_PLACEHOLDER_PK), "{id}")}
 
 
 def _suggestions(widget: dict[str, Any]) -> list[str]:
@@ -165,6 +205,7 @@ def widget_config(request) -> dict[str, Any]:
     color = str(widget.get("theme_color") or "")
     color = color if _HEX_COLOR.match(color) else DEFAULT_COLOR
     scheme = widget.get("color_scheme")
+    language = get_language() or settings.LANGUAGE_CODE
     assets = {"js": static("chatbot/chat.js"), "css": static("chatbot/chat.css")}
     if mode == "stream" and _has_static(STREAM_CLIENT):
         # Loaded by chat.js only in stream mode; without it the widget uses the builtin transport.
@@ -178,16 +219,20 @@ def widget_config(request) -> dict[str, Any]:
         "csrfHeader": _csrf_header(),
         "csrfCookie": None if settings.CSRF_USE_SESSIONS else settings.CSRF_COOKIE_NAME,
         "maxLength": conf.MAX_MESSAGE_LENGTH,
-        "language": get_language() or settings.LANGUAGE_CODE,
+        "language": language,
         "theme": {
             # Only a hex colour reaches the page's CSS: the value is set through the CSSOM.
             "color": color,
             "onColor": readable_on(color),
             "position": "left" if widget.get("position") == "left" else "right",
             "scheme": scheme if scheme in {"light", "dark"} else "auto",
+            # The label written beside the launcher's icon, not only its accessible name.
+            "showLabel": bool(widget.get("show_label")),
         },
         "suggestions": _suggestions(widget),
+        "basket": _basket(),
         "strings": widget_strings(widget),
+        "translations": _translations(widget, language),
     }
 
 

@@ -95,3 +95,39 @@ class DownProvider(Provider):
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
         raise ProviderUnavailable("connection refused (browser test)")
         yield  # pragma: no cover - makes this a generator
+
+
+PLACEHOLDER_IMAGE = "/static/oscar/img/image_not_found.jpg"
+SHELF = [
+    {**BOOTS_CARD, "image": PLACEHOLDER_IMAGE, "price": "£129.00", "availability": "only 2 left"},
+    {"id": "2", "title": "Trail Running Shoes", "url": "/catalogue/trail-running-shoes_2/", "price": "£89.00",
+     "in_stock": True, "availability": "in stock", "image": ""},
+    {"id": "3", "title": "Wool Hiking Socks", "url": "/catalogue/wool-hiking-socks_3/", "price": "£14.00",
+     "in_stock": False, "availability": "out of stock", "image": ""},
+]
+
+
+class ShelfProvider(Provider):
+    """Answers with three product cards: an image, a low stock, an out-of-stock product."""
+
+    name = "shelf"
+
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        yield Products(SHELF)
+        yield Delta("Here are three for the trail.")
+        yield Done()
+
+
+FOLLOW_UPS = {"cheap": ["Shipping to France"], "": ["Cheaper options", "Shipping to France"]}
+
+
+class FollowUpProvider(Provider):
+    """Every answer ends with follow-up questions, as an LLM provider's suggestions do."""
+
+    name = "follow-up"
+
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        cheap = "cheap" in request.text.lower()
+        yield Delta("The Trail Running Shoes are £89.00." if cheap else "The Hiking Boots are £135.00.")
+        yield Suggestions(FOLLOW_UPS["cheap" if cheap else ""])
+        yield Done()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.widget import HOST_JS, Chat
 
@@ -70,3 +70,30 @@ def test_the_scan_catches_a_broken_widget(pages):
         }}"""
     )
     assert any(found.startswith("button-name:") for found in violations(page))
+
+
+def test_product_cards_with_their_buttons_pass_axe(pages, chatbot_conf):
+    chatbot_conf(PROVIDER="tests.browser.providers.ShelfProvider")
+    for options in ({}, {"color_scheme": "dark", "viewport": {"width": 390, "height": 844}, "is_mobile": True}):
+        page = pages.open("/", **options)
+        chat = Chat(page).open()
+        chat.ask("something for the trail?")
+        chat.wait_until_idle()
+        assert violations(page) == []
+
+
+def test_the_chat_reopened_on_the_next_page_passes_axe(pages):
+    page = pages.open("/")
+    chat = Chat(page).open()
+    chat.ask("do you have hiking boots?")
+    chat.wait_until_idle()
+    page.goto("/returns/")
+    expect(chat.dialog).to_be_visible()
+    assert violations(page) == []
+
+
+def test_the_launcher_with_its_label_passes_axe(pages, chatbot_conf):
+    chatbot_conf(WIDGET={"show_label": True})
+    page = pages.open("/")
+    expect(Chat(page).launcher).to_be_visible()
+    assert violations(page) == []

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from chatbot.models import Conversation, Message
 from tests.browser.conftest import screenshot
 from tests.browser.providers import FIRST_TEXT, WHOLE_TEXT
-from tests.browser.widget import HOST_JS, Chat
+from tests.browser.widget import CHINESE, HOST_JS, Chat
 
 pytestmark = pytest.mark.browser
 
@@ -108,7 +108,9 @@ def test_history_survives_a_page_load(pages):
     chat.wait_until_idle()
     answer = chat.last_reply().locator(".body").text_content()
     page.goto("/returns/")
-    chat = Chat(page).open()
+    # The chat was open: it is open on the next page too.
+    chat = Chat(page)
+    expect(chat.dialog).to_be_visible()
     expect(chat.questions).to_have_count(1)
     expect(chat.questions.first).to_contain_text(BOOTS)
     expect(chat.replies).to_have_count(1)
@@ -167,6 +169,7 @@ def test_phone_viewport_fills_the_screen(pages):
     chat = Chat(page)
     chat.launcher.tap()
     expect(chat.dialog).to_be_visible()
+    chat.settle()
     assert chat.dialog.bounding_box() == {"x": 0, "y": 0, "width": 390, "height": 844}
     expect(chat.launcher).to_be_hidden()
     page_overflow = "() => getComputedStyle(document.documentElement).overflow"
@@ -445,8 +448,9 @@ SPLIT_STREAM_JS = """() => {
 def test_event_stream_split_inside_characters_and_line_ends(pages):
     page = pages.open("/")
     page.evaluate(SPLIT_STREAM_JS)
-    chat = Chat(page).open()
-    chat.ask("有登山靴吗？")
+    Chat(page).open().ask("有登山靴吗？")
+    # Written in Chinese: the widget's own words are Chinese from now on.
+    chat = Chat(page, **CHINESE)
     body = chat.last_reply().locator(".body")
     expect(body).to_have_text("有的，登山靴有货 👍")
     expect(body.locator("strong")).to_have_text("登山靴")
@@ -465,6 +469,26 @@ def test_this_one_on_a_product_page_means_that_product_and_the_card_says_what_th
     expect(reply.locator(".body")).to_contain_text("Leather Chelsea Boots")
     expect(reply.locator(".body")).to_contain_text("only 1 left")
     chat.wait_until_idle()
-    card = reply.locator("a.card-in", has_text="Leather Chelsea Boots")
+    card = reply.get_by_role("listitem").filter(has_text="Leather Chelsea Boots")
     expect(card).to_contain_text("£120.00")
     expect(card).to_contain_text("Only 1 left")
+
+
+def test_the_launcher_shows_its_label_beside_the_icon_when_asked(pages, chatbot_conf):
+    page = pages.open("/")
+    expect(Chat(page).launcher).to_be_visible()
+    expect(Chat(page).launcher.get_by_text("Chat with us")).to_have_count(0)
+
+    chatbot_conf(WIDGET={"show_label": True})
+    page = pages.open("/")
+    chat = Chat(page)
+    caption = chat.launcher.get_by_text("Chat with us", exact=True)
+    expect(caption).to_be_visible()
+    assert chat.launcher.bounding_box()["width"] > 120
+    # Open, it is the round close button again.
+    chat.open()
+    expect(caption).to_be_hidden()
+    assert chat.launcher.bounding_box()["width"] == 56
+    chat.launcher.click()
+    expect(chat.dialog).to_be_hidden()
+    expect(caption).to_be_visible()

@@ -120,27 +120,28 @@
     return pump();
   }
 
+  // The cookie's current value: another tab may have rotated it since the page was rendered.
+  function csrfToken(config) {
+    var name = config.csrfCookie;
+    if (name) {
+      var parts = doc.cookie ? doc.cookie.split(/;\s*/) : [];
+      for (var i = 0; i < parts.length; i++) {
+        if (parts[i].indexOf(name + "=") === 0) return decodeURIComponent(parts[i].slice(name.length + 1));
+      }
+    }
+    return config.csrfToken;
+  }
+
   // The default transport: messages live in the shop's database, replies stream as SSE over fetch.
   function builtinTransport(config) {
     var endpoints = config.endpoints || {};
-
-    function csrfToken() {
-      var name = config.csrfCookie;
-      if (name) {
-        var parts = doc.cookie ? doc.cookie.split(/;\s*/) : [];
-        for (var i = 0; i < parts.length; i++) {
-          if (parts[i].indexOf(name + "=") === 0) return decodeURIComponent(parts[i].slice(name.length + 1));
-        }
-      }
-      return config.csrfToken;
-    }
 
     function request(method, url, body, signal) {
       var headers = { Accept: method === "GET" ? "application/json" : "text/event-stream, application/json" };
       var init = { method: method, credentials: "same-origin", headers: headers, signal: signal };
       if (method !== "GET") {
         headers["Content-Type"] = "application/json";
-        headers[config.csrfHeader || "X-CSRFToken"] = csrfToken();
+        headers[config.csrfHeader || "X-CSRFToken"] = csrfToken(config);
         init.body = JSON.stringify(body || {});
       }
       return fetch(url, init).then(function (res) {
@@ -297,12 +298,73 @@
 
   /* ---------- the chat window ---------- */
 
+  // The language the assistant answers in (chatbot.relay.answer_language): Chinese when the visitor
+  // writes Chinese, else the page's.
+  var CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
+
   function createUI(api) {
     var config = api.config;
-    var S = config.strings || {};
+    var pageStrings = config.strings || {};
+    var S = {};
+    var language = null;
     var root = api.root;
     var launcher = api.launcher;
     var renderMarkdown = createMarkdown(S);
+
+    /* language: the widget's own words follow the language the visitor writes in */
+
+    function setLanguage(lang) {
+      var words = lang === config.language ? pageStrings : (config.translations || {})[lang];
+      if (!words || lang === language) return;
+      for (var key in pageStrings) S[key] = key in words ? words[key] : pageStrings[key];
+      language = lang;
+      api.keep("lang", lang === config.language ? null : lang);
+    }
+
+    // Elements carry the key of their words: data-t for the text, data-tl for the accessible name.
+    function mark(node, textKey, labelKey) {
+      if (textKey) node.setAttribute("data-t", textKey);
+      if (labelKey) {
+        node.setAttribute("data-tl", labelKey);
+        node.setAttribute("aria-label", S[labelKey] || "");
+      }
+      return node;
+    }
+
+    function relabel() {
+      var each = function (selector, fn) { Array.prototype.forEach.call(root.querySelectorAll(selector), fn); };
+      each("[data-t]", function (node) {
+        var words = S[node.getAttribute("data-t")] || "";
+        var last = node.lastChild;
+        if (last && last.nodeType === 3) last.nodeValue = words;
+        else node.textContent = words;
+      });
+      each("[data-tl]", function (node) {
+        var words = S[node.getAttribute("data-tl")] || "";
+        node.setAttribute("aria-label", words);
+        if (node.title) node.title = words;
+      });
+      input.placeholder = S.placeholder || "";
+      api.speak(S);
+    }
+
+    function followVisitor(text) {
+      var before = language;
+      setLanguage(CJK.test(text) ? "zh-hans" : config.language);
+      if (language !== before) relabel();
+    }
+
+    var keptLanguage = api.kept("lang");
+    setLanguage(config.language);
+    if (keptLanguage) setLanguage(keptLanguage);
+    // This page's launcher was rendered in the page's language.
+    if (language !== config.language) api.speak(S);
+
+    function keyed(className, labelKey, iconName, textKey) {
+      var b = button(className, S[labelKey], iconName, S[textKey]);
+      return mark(b, textKey, labelKey);
+    }
+
     var known = {};
     var lastId = null;
     var unread = 0;
@@ -339,10 +401,10 @@
     win.setAttribute("aria-modal", "true");
     win.setAttribute("aria-labelledby", "scb-title");
     var header = el("div", "head");
-    var title = el("h2", "title", S.title);
+    var title = mark(el("h2", "title", S.title), "title");
     title.id = "scb-title";
-    var handoff = button("handoff", null, "person", S.handoff);
-    var closeBtn = button("close", S.close, "close");
+    var handoff = keyed("handoff", null, "person", "handoff");
+    var closeBtn = keyed("close", "close", "close");
     header.appendChild(title);
     header.appendChild(handoff);
     header.appendChild(closeBtn);
@@ -355,7 +417,7 @@
 
     var suggestions = el("div", "chips");
     suggestions.setAttribute("role", "group");
-    suggestions.setAttribute("aria-label", S.suggestions || "");
+    mark(suggestions, null, "suggestions");
     suggestions.hidden = true;
 
     var notice = el("div", "notice");
@@ -364,16 +426,17 @@
 
     var form = el("form", "composer");
     form.noValidate = true;
-    var label = el("label", "vh", S.input);
+    var label = mark(el("label", "vh", S.input), "input");
     label.htmlFor = "scb-input";
     var input = el("textarea", "input");
     input.id = "scb-input";
     input.rows = 1;
     input.placeholder = S.placeholder || "";
     if (config.maxLength) input.maxLength = config.maxLength;
-    var sendBtn = button("send", S.send, "send");
+    input.value = api.kept("draft") || "";
+    var sendBtn = keyed("send", "send", "send");
     sendBtn.type = "submit";
-    var stopBtn = button("stop", S.stopLabel, "stop", S.stop);
+    var stopBtn = keyed("stop", "stopLabel", "stop", "stop");
     stopBtn.hidden = true;
     form.appendChild(label);
     form.appendChild(input);
@@ -385,7 +448,7 @@
     win.appendChild(suggestions);
     win.appendChild(notice);
     win.appendChild(form);
-    if (S.disclaimer) win.appendChild(el("p", "foot", S.disclaimer));
+    if (S.disclaimer) win.appendChild(mark(el("p", "foot", S.disclaimer), "disclaimer"));
     root.querySelector(".scb").appendChild(win);
     launcher.setAttribute("aria-controls", win.id);
 
@@ -480,41 +543,80 @@
       setText(view, text);
       remember(message.id);
       products(view, message.products);
-      if (message.status === "stopped") note(view, S.stopped);
+      if (message.status === "stopped") mark(note(view, S.stopped), "stopped");
       else if (message.status === "error") note(view, S.errorUpstream, "err");
       else if (message.status !== "streaming" && view.role === "assistant" && message.id) {
         feedback(view, message.rating);
       }
     }
 
+    // A visible action word, completed for screen readers by the product's title ("View Boots").
+    function action(node, word, title) {
+      node.appendChild(doc.createTextNode(word));
+      node.appendChild(el("span", "vh", " " + title));
+      return node;
+    }
+
+    // Oscar's own add-to-basket form, posted as the product page would: the page reloads with the
+    // shop's confirmation and its basket total, and the chat reopens where it was.
+    function basketForm(p) {
+      var add = (config.basket || {}).add;
+      if (!add || !p.in_stock || !/^\d+$/.test(String(p.id))) return null;
+      var form = el("form", "card-add");
+      form.method = "post";
+      form.action = add.replace("{id}", p.id);
+      [["csrfmiddlewaretoken", ""], ["quantity", "1"]].forEach(function (field) {
+        var hidden = el("input");
+        hidden.type = "hidden";
+        hidden.name = field[0];
+        hidden.value = field[1];
+        form.appendChild(hidden);
+      });
+      var submit = action(el("button", "card-btn primary"), S.addToBasket, p.title || "");
+      submit.type = "submit";
+      form.appendChild(submit);
+      form.addEventListener("submit", function () {
+        form.firstChild.value = csrfToken(config);
+      });
+      return form;
+    }
+
     function products(view, items) {
       if (!items || !items.length) return;
-      var list = el("ul", "cards");
-      list.setAttribute("aria-label", S.products || "");
+      var list = el("ul", "cards" + (items.length > 1 ? " many" : ""));
+      mark(list, null, "products");
       items.forEach(function (p) {
         var href = safeUrl(p.url);
         var item = el("li", "card");
-        var inner = el(href ? "a" : "div", "card-in");
-        if (href) inner.href = href.href;
         var image = p.image && safeUrl(p.image);
         if (image) {
-          var img = el("img");
+          var img = el("img", "card-img");
           img.src = image.href;
           img.alt = "";
           img.loading = "lazy";
           img.decoding = "async";
-          img.width = 48;
-          img.height = 48;
-          inner.appendChild(img);
+          img.width = 64;
+          img.height = 64;
+          item.appendChild(img);
+        } else {
+          item.appendChild(el("span", "card-img", (p.title || "?").charAt(0))).setAttribute("aria-hidden", "true");
         }
-        var info = el("span", "card-info");
+        var info = el("div", "card-info");
         info.appendChild(el("span", "card-title", p.title || ""));
         var meta = el("span", "card-meta");
         if (p.price) meta.appendChild(el("span", "price", p.price));
         meta.appendChild(el("span", p.in_stock ? "stock in" : "stock out", capitalised(p.availability) || (p.in_stock ? S.inStock : S.outOfStock)));
         info.appendChild(meta);
-        inner.appendChild(info);
-        item.appendChild(inner);
+        var actions = el("div", "card-actions");
+        if (href) {
+          var link = action(el("a", "card-btn"), S.view, p.title || "");
+          link.href = href.href;
+          actions.appendChild(link);
+        }
+        var form = basketForm(p);
+        if (form) actions.appendChild(form);
+        if (actions.firstChild) info.appendChild(actions);
+        item.appendChild(info);
         list.appendChild(item);
       });
       view.node.appendChild(list);
@@ -523,8 +625,8 @@
     function feedback(view, rating) {
       var box = el("div", "fb");
       var status = el("span", "fb-note");
-      var buttons = [["up", S.helpful], ["down", S.notHelpful]].map(function (choice) {
-        var b = button("fb-btn", choice[1], choice[0]);
+      var buttons = [["up", "helpful"], ["down", "notHelpful"]].map(function (choice) {
+        var b = keyed("fb-btn", choice[1], choice[0]);
         b.setAttribute("aria-pressed", rating === choice[0] ? "true" : "false");
         b.addEventListener("click", function () {
           getTransport().then(function (t) {
@@ -622,7 +724,7 @@
       notice.textContent = "";
       notice.appendChild(el("span", null, text));
       if (retry) {
-        var again = button("retry", null, null, S.retry);
+        var again = keyed("retry", null, null, "retry");
         again.addEventListener("click", retry);
         notice.appendChild(again);
       }
@@ -638,7 +740,7 @@
       settle(view);
       view.node.classList.add("failed");
       var box = note(view, errorText(e), "err");
-      var again = button("retry", null, null, S.retry);
+      var again = keyed("retry", null, null, "retry");
       again.addEventListener("click", function () {
         if (busy) return;
         box.parentNode.removeChild(box);
@@ -678,8 +780,12 @@
       if (fromInput) {
         input.value = "";
         autosize();
+        api.keep("draft", null);
       }
       hideNotice();
+      followVisitor(text);
+      // A chip that sent this goes away with the others: keep the keyboard in the window.
+      if (suggestions.contains(root.activeElement)) input.focus();
       showSuggestions([]);
       pollDelay = POLL_MS;
       var ctrl = typeof AbortController === "function" ? new AbortController() : null;
@@ -738,7 +844,7 @@
           user.node.classList.remove("pending");
           settle(reply);
           setText(reply, received);
-          note(reply, S.stopped);
+          mark(note(reply, S.stopped), "stopped");
           return;
         }
         if (!stored && !received) {
@@ -817,8 +923,38 @@
 
     /* opening, closing, keyboard */
 
+    var opened = false;
+
     function isOpen() {
-      return !win.hidden;
+      return opened;
+    }
+
+    // What this tab remembers for its next page: open or not, where the log was scrolled, the draft.
+    function keepScroll() {
+      api.keep("scroll", opened && !nearBottom() ? Math.round(log.scrollTop) : null);
+    }
+
+    function keepState() {
+      api.keep("open", opened ? "1" : null);
+      api.keep("draft", input.value || null);
+      keepScroll();
+    }
+
+    // The CSS decides whether there is an animation (none under prefers-reduced-motion).
+    function animate(name, then) {
+      win.classList.remove("in", "out");
+      win.classList.add(name);
+      var timer = 0;
+      function end() {
+        win.removeEventListener("animationend", end);
+        clearTimeout(timer);
+        win.classList.remove(name);
+        if (then) then();
+      }
+      if (getComputedStyle(win).animationName === "none") return end();
+      win.addEventListener("animationend", end);
+      // A hidden tab may never run the animation.
+      timer = setTimeout(end, 500);
     }
 
     /* Full screen on a phone: the page behind must not scroll under the visitor's finger. */
@@ -836,28 +972,51 @@
       }
     }
 
-    function open() {
-      if (isOpen()) return;
+    function open(restoring) {
+      if (opened) return;
+      opened = true;
       win.hidden = false;
+      if (!restoring) animate("in");
       launcher.setAttribute("aria-expanded", "true");
       root.querySelector(".scb").classList.add("open");
       lockPage(true);
       unread = 0;
       api.setUnread(0);
       if (lastId) api.remember("seen", lastId);
+      autosize();
       toBottom();
-      input.focus();
       pollDelay = POLL_MS;
-      if (!busy) sync();
+      if (!restoring) {
+        input.focus();
+        if (!busy) sync();
+      }
+      keepState();
+    }
+
+    // Reopened on the next page of the tab: shown once the history is in, at the same scroll
+    // position, with no animation, so the window looks as if it had never gone away.
+    function restore() {
+      var scroll = api.kept("scroll");
+      return sync().then(function () {
+        open(true);
+        if (scroll !== null) log.scrollTop = +scroll;
+        // A phone's keyboard would cover the restored conversation: focus the log there instead.
+        var phone = window.matchMedia && window.matchMedia(FULL_SCREEN).matches;
+        (phone ? log : input).focus({ preventScroll: true });
+      });
     }
 
     function close() {
-      if (!isOpen()) return;
-      win.hidden = true;
+      if (!opened) return;
+      opened = false;
       launcher.setAttribute("aria-expanded", "false");
       root.querySelector(".scb").classList.remove("open");
       lockPage(false);
       launcher.focus();
+      keepState();
+      animate("out", function () {
+        if (!opened) win.hidden = true;
+      });
     }
 
     function focusable() {
@@ -895,7 +1054,12 @@
         send(input.value, true);
       }
     });
-    input.addEventListener("input", autosize);
+    input.addEventListener("input", function () {
+      autosize();
+      api.keep("draft", input.value || null);
+    });
+    log.addEventListener("scroll", keepScroll, { passive: true });
+    window.addEventListener("pagehide", keepState);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       send(input.value, true);
@@ -914,6 +1078,7 @@
       resume: function () {
         if (!synced) sync();
       },
+      restore: restore,
       send: function (text) {
         open();
         send(text, false);

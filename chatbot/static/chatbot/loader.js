@@ -1,6 +1,8 @@
 /* django-shop-chatbot launcher: the only script a page loads. It shows the chat button and fetches the
-   chat UI (chat.js + chat.css) when the visitor clicks it, or when the browser is idle for a visitor who
-   already has a conversation (to show unread replies). Everything lives under window.ShopChatbot. */
+   chat UI (chat.js + chat.css) when the visitor clicks it, when the browser is idle for a visitor who
+   already has a conversation (to show unread replies), or at once when the chat was open on the
+   previous page of this tab (it reopens where the visitor left it). Everything lives under
+   window.ShopChatbot. */
 (function () {
   "use strict";
   if (window.ShopChatbot) return;
@@ -28,8 +30,15 @@
   var badge = root.querySelector(".badge");
   var unreadText = root.querySelector("#scb-unread");
   var theme = config.theme || {};
-  var strings = config.strings || {};
+  var strings = {};
   var PREFIX = "shop-chatbot:";
+  var caption = null;
+  if (theme.showLabel) {
+    caption = doc.createElement("span");
+    caption.className = "caption";
+    launcher.insertBefore(caption, badge);
+    launcher.classList.add("with-caption");
+  }
   var loading = null;
 
   // CSSOM, not a style attribute: allowed under a strict Content-Security-Policy.
@@ -46,6 +55,22 @@
   function recall(key) {
     try {
       return localStorage.getItem(PREFIX + key);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // This tab only (sessionStorage): whether the chat is open, its scroll position, the draft.
+  function keep(key, value) {
+    try {
+      if (value == null) sessionStorage.removeItem(PREFIX + key);
+      else sessionStorage.setItem(PREFIX + key, String(value));
+    } catch (e) { /* storage disabled: each page starts with the chat closed */ }
+  }
+
+  function kept(key) {
+    try {
+      return sessionStorage.getItem(PREFIX + key);
     } catch (e) {
       return null;
     }
@@ -109,8 +134,7 @@
 
   function call(method) {
     return load().then(function (ui) {
-      ui[method]();
-      return ui;
+      return Promise.resolve(ui[method]()).then(function () { return ui; });
     });
   }
 
@@ -123,14 +147,25 @@
     transports: {},
     remember: remember,
     recall: recall,
+    keep: keep,
+    kept: kept,
     setUnread: setUnread,
     loadScript: addScript,
     load: load,
+    // The chat UI switched the widget's words to the language the visitor writes in.
+    speak: function (words) {
+      for (var key in words) strings[key] = words[key];
+      launcher.setAttribute("aria-label", strings.label || "");
+      if (caption) caption.textContent = strings.label || "";
+    },
     open: function () { return call("open"); },
     close: function () { return call("close"); },
     toggle: function () { return call("toggle"); }
   };
   window.ShopChatbot = api;
+  api.speak(config.strings || {});
+  var visitorWords = (config.translations || {})[kept("lang")];
+  if (visitorWords) api.speak(visitorWords);
 
   launcher.addEventListener("click", function () {
     api.toggle().catch(function () {
@@ -149,8 +184,23 @@
     launcher.addEventListener("focus", warm, { once: true });
   }
 
-  function reveal() {
+  // While the chat is open the launcher shows a cross: it closes the chat (aria-expanded says which).
+  var cross = launcher.querySelector(".icon").cloneNode(true);
+  cross.setAttribute("class", "icon x");
+  cross.firstChild.setAttribute("d", "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z");
+  launcher.insertBefore(cross, badge);
+
+  function show() {
     launcher.hidden = false;
+  }
+
+  function reveal() {
+    if (kept("open")) {
+      // The chat was open on the previous page: the button appears together with the reopened window.
+      call("restore").then(show, show);
+      return;
+    }
+    show();
     if (recall("active") && !saveData) {
       var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 2000); };
       idle(function () { call("resume").catch(function () {}); }, { timeout: 8000 });

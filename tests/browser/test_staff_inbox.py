@@ -1,0 +1,42 @@
+"""The transcript staff read in the Django admin, in Chromium: the reply as the visitor saw it, inert."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from playwright.sync_api import expect
+
+from chatbot.models import Conversation, Message
+from tests.browser.test_xss import ATTACKS
+
+pytestmark = pytest.mark.browser
+
+
+def test_staff_read_the_reply_as_the_visitor_saw_it_and_its_markup_stays_text(pages):
+    staff = get_user_model().objects.create_user("sam", "sam@shop.example", "sam-pass", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="chatbot"))
+    customer = get_user_model().objects.create_user(
+        "u8f3a2c9d1", "alice@example.com", "pw", first_name="Alice", last_name="Smith"
+    )
+    conversation = Conversation.objects.create(user=customer, state=Conversation.State.WAITING)
+    Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        text="We have:\n\n- **Hiking Boots**, [see them](/catalogue/)\n- Trail shoes\n\n" + "\n\n".join(ATTACKS),
+    )
+    page = pages.open("/admin/login/?next=/admin/chatbot/conversation/")
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill("sam-pass")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Alice Smith <alice@example.com>").click()
+
+    transcript = page.get_by_role("log")
+    expect(transcript.get_by_role("link", name="see them")).to_have_attribute("href", "/catalogue/")
+    expect(transcript.locator("strong", has_text="Hiking Boots")).to_be_visible()
+    expect(transcript.get_by_role("listitem").filter(has_text="Trail shoes").last).to_have_text("Trail shoes")
+    expect(transcript).to_contain_text("<script>window.__pwned=2</script>")
+    expect(transcript.locator("img, script, iframe, svg")).to_have_count(0)
+    hrefs = transcript.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert hrefs == ["/catalogue/"]
+    assert page.evaluate("window.__pwned") is None
