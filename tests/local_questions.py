@@ -218,4 +218,9 @@ CASES = [
     Case("can I bring the power bank on a flight?", ["cabin baggage"], []),
     Case("shipping cost to Germany", ["£12.95"], []),
     Case("可以寄到法国吗？", ["£12.95"], []),
+    Case("I need boots for winter hiking", ["Hiking Boots"], ["Chelsea", "winter"]),
+    Case("is anything on sale?", ["couldn't find"], ["Kitchen Scale"]),
+    Case("羊毛毯多大？", ["130 x 180 cm"], ["Socks"]),
+    Case("any cheaper ones?", ["nothing cheaper"], ["Water Bottle"], before=["which sleeping bag is the warmest?"]),
+    Case("请问登山靴有42码吗？", ["4-12"], []),
 ]

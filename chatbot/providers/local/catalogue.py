@@ -119,7 +119,7 @@ class Catalogue:
 
     def correct(self, term: Term) -> Term | None:
         """A word the catalogue does not have, replaced by its closest catalogue word (typos)."""
-        if term.kind != "word" or len(term.concept) < 4 or not self.vocabulary:
+        if term.kind != "word" or len(term.concept) < 5 or not self.vocabulary:
             return None
         # One slip in a long word ("candel"), none that turns one real word into another ("store", "stove").
         cutoff = 80 if len(term.concept) >= 6 else 86
@@ -165,7 +165,14 @@ class Catalogue:
             if things:
                 # "Teapots and cups": several kinds of product are asked for, none is both.
                 ids = set.intersection(*(s for _, s in things)) or set.union(*(s for _, s in things))
-                unmet = [t for t in terms if t.kind != "thing"]
+                # Keep every other word some of them have ("winter hiking boots": hiking), drop the rest.
+                for term, found in zip(terms, sets, strict=True):
+                    if term.kind == "thing":
+                        continue
+                    if ids & found:
+                        ids &= found
+                    else:
+                        unmet.append(term)
             else:
                 # No kind of product named: the products matching the most words.
                 counts: dict[str, int] = defaultdict(int)

@@ -169,12 +169,13 @@ class ProductQuestion:
     def constrained(self, entries: list[Entry], terms: list[Term], unmet: list[Term], *, spread: bool = False
                     ) -> Answer:
         q = self.question
-        what = products.names([t for t in terms if t.kind in ("thing", "cjk", "word")]) or products.names(terms)
+        named = [t for t in terms if t not in unmet]
+        what = products.names([t for t in named if t.kind in ("thing", "cjk", "word")]) or products.names(named)
         notes: list[str] = []
         unmet = [t for t in unmet if t.kind in ("quality", "colour")]
         if unmet:
             notes.append(_("None of our %(what)s is %(quality)s.") % {
-                "what": products.names([t for t in terms if t not in unmet]) or _("products"),
+                "what": products.names([t for t in terms if t.kind == "thing"]) or _("products"),
                 "quality": products.names(unmet),
             })
         if q.people:
@@ -249,16 +250,13 @@ class ProductQuestion:
         return products.subject_of([page], []) if page is not None else None
 
     def related(self, terms: list[Term], shown: set[str]) -> list[Entry]:
-        """Other products like the ones shown: of a broader kind (a down jacket is a jacket), else of the
-        same category."""
+        """Other products of a broader kind than the ones shown (a down jacket is a jacket)."""
         lexicon = self.catalogue.lexicon
         broader = [Term(p, lexicon.kind(p), p) for t in terms for p in lexicon.parents.get(t.concept, ())]
-        kinds = [t for t in broader if t.kind == "thing"] or broader
-        found = [e for e in self.catalogue.search(kinds).entries if e.product.id not in shown] if kinds else []
-        if not found:
-            categories = {e.product.category for e in map(self.catalogue.get, shown) if e and e.product.category}
-            found = [e for e in self.catalogue.all() if e.product.category in categories and e.product.id not in shown]
-        return found
+        kinds = [t for t in broader if t.kind == "thing"]
+        if not kinds:
+            return []
+        return [e for e in self.catalogue.search(kinds).entries if e.product.id not in shown]
 
     def intro(self, count: int, what: str, low, high) -> str:
         limits = []

@@ -244,7 +244,7 @@ def _size_answer(shop: ShopAdapter, entry: Entry, question: Question, subject: d
 def detail(shop: ShopAdapter, entry: Entry) -> Answer:
     """One product: price, stock and its description."""
     product = entry.product
-    text = f"{link(product)}: {offer(shop, product)}."
+    text = _("%(product)s: %(offer)s.") % {"product": link(product), "offer": offer(shop, product)}
     if product.description:
         text += "\n\n" + product.description
     return Answer(text, [product], [_("Any cheaper ones?")], subject_of([entry], []))
