@@ -159,15 +159,23 @@ def _measure_word(order: str) -> str:
     }[order]
 
 
+_MEASURE_WORDS = {
+    "warmest": re.compile(r"°\s*C|rated|\bdown\b|insulat|fleece|wool|merino|羽绒|保暖", re.I),
+    "lightest": _WEIGHT_WORDS,
+    "heaviest": _WEIGHT_WORDS,
+    "largest": re.compile(r"\d\s*(ml|l|litres?|liters?|毫升|升)\b", re.I),
+    "longest": re.compile(r"\d\s*(hours?|小时)", re.I),
+}
+
+
 def _measure_detail(entry: Entry, order: str) -> str:
-    keys = {"warmest": ("°C", "rated", "温"), "lightest": ("g", "kg", "克"), "heaviest": ("g", "kg", "克"),
-            "largest": ("ml", "litre", "l ", "毫升"), "longest": ("hour", "小时")}.get(order)
-    if not keys:
-        return ""
-    for sentence in facts.sentences(entry.product.description):
-        if any(k in sentence for k in keys):
-            return sentence
-    return ""
+    """The sentence that states the measure a superlative was decided on."""
+    pattern = _MEASURE_WORDS.get(order)
+    return _sentence_matching(entry.product.description, pattern) if pattern else ""
+
+
+def _sentence_matching(description: str, pattern: re.Pattern[str]) -> str:
+    return next((s for s in facts.sentences(description) if pattern.search(s)), "")
 
 
 def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, question: Question,
@@ -184,7 +192,7 @@ def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, quest
                           subject)
     if question.asks_weight:
         grams = _fact(entry, "weight", facts.weight_grams)
-        sentence = next((s for s in facts.sentences(product.description) if _WEIGHT_WORDS.search(s)), "")
+        sentence = _sentence_matching(product.description, _WEIGHT_WORDS)
         if grams is not None and sentence:
             return Answer(f"{link(product)}: {sentence}", [product], [], subject)
     if properties:
@@ -206,13 +214,6 @@ def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, quest
         return Answer(text + "\n\n" + _("A member of our team can check for you: just ask to talk to a human."),
                       [product], [], subject)
     return detail(shop, entry)
-
-
-def _sentence_with(description: str, keys: tuple[str, ...]) -> str:
-    for sentence in facts.sentences(description):
-        if any(k in sentence for k in keys):
-            return sentence
-    return ""
 
 
 def _size_answer(shop: ShopAdapter, entry: Entry, question: Question, subject: dict[str, Any]) -> Answer:
