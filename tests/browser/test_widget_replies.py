@@ -44,7 +44,9 @@ def test_a_stopped_reply_ends_with_a_visible_note_also_on_the_next_page(pages, g
     chat.ask("do you have hiking boots?")
     reply = chat.last_reply()
     expect(reply.locator(".body")).to_have_text(FIRST_TEXT.strip())
-    chat.dialog.get_by_role("button", name="Stop the reply").click()
+    # The server has registered the stop (its answer is in) before the provider may send more.
+    with page.expect_response(lambda response: response.url.endswith("/stop")):
+        chat.dialog.get_by_role("button", name="Stop the reply").click()
     chat.wait_until_idle()
     note = reply.get_by_text("Reply stopped.")
     expect(note).to_be_visible()
