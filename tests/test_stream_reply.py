@@ -235,3 +235,15 @@ def test_asking_for_a_human_posts_the_notice_and_calls_no_provider(stream, chat)
     assert "team" in stream.messages[notice_id]["text"]
     assert stream.messages[notice_id]["generating"] is False
     assert SCRIPT.sent == []
+
+
+def test_the_page_reaches_the_reply_written_into_stream(stream, chat, catalogue, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "local", "LOCAL_STREAM_DELAY": 0}
+    boots = catalogue["Leather Hiking Boots"]
+    response = chat.post(SEND, {"text": "is this one waterproof?", "page": boots.get_absolute_url()})
+    assert response.status_code == 202, response.content
+    reply_id = response.json()["replyId"]
+    _finished(stream, reply_id)
+    text = Message.objects.get(public_id=reply_id).text
+    assert text.startswith("Yes") and "Leather Hiking Boots" in text
+    assert stream.messages[reply_id]["text"] == text
