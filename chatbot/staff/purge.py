@@ -120,7 +120,7 @@ def purge(conversations: QuerySet[Conversation], *, dry_run: bool = False) -> Pu
         return PurgeResult(len(ids), messages, channels, True)
     transport = get_transport()
     kept: list[int] = []
-    for conversation in Conversation.objects.filter(pk__in=ids).exclude(stream_channel_id=""):
+    for conversation in Conversation.objects.filter(pk__in=ids).iterator():
         try:
             forgotten = transport.forget(conversation)
         except ChatbotError as exc:

@@ -6,6 +6,7 @@ both keys are set, otherwise ``builtin``. This is the one place that answers "is
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +18,8 @@ from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotConfigurationError
 from chatbot.loading import load_class
 from chatbot.transports.base import Transport
+
+logger = logging.getLogger(__name__)
 
 BUILTIN_TRANSPORTS = {
     "builtin": "chatbot.transports.builtin.BuiltinTransport",
@@ -37,8 +40,16 @@ def transport_class(name: str) -> type[Transport]:
 
 @lru_cache(maxsize=1)
 def get_transport() -> Transport:
-    """The configured transport; one instance per process."""
-    return transport_class(transport_name())()
+    """The configured transport; one instance per process.
+
+    One that cannot be loaded is the system check error chatbot.E008 (and ``not_configured`` in
+    ``GET health``); meanwhile the shop's pages and chat keep working on the builtin transport."""
+    try:
+        cls = transport_class(transport_name())
+    except ChatbotConfigurationError as exc:
+        logger.error("%s; the chat uses the builtin transport.", exc)
+        cls = transport_class("builtin")
+    return cls()
 
 
 @receiver(setting_changed)
