@@ -74,6 +74,7 @@ class StreamTransport(Transport):
 
     def respond(self, request: HttpRequest, turn: Turn) -> Response:
         """Post the question to the visitor's channel as the visitor and queue the reply: 202."""
+        # Imported here: the reply task's module is built on this package.
         from chatbot.transports.stream_relay import stream_reply
 
         assert turn.visitor is not None  # begin_turn always names the visitor
