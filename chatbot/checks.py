@@ -15,17 +15,10 @@ from chatbot.conf import DEFAULTS, chatbot_settings
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     from chatbot.providers import BUILTIN_PROVIDERS
     from chatbot.shop import adapter_path
+    from chatbot.transports import system_checks as transport_checks
 
-    errors: list = []
     conf = chatbot_settings
-    if conf.STREAM_CHAT_ENABLED and not (conf.STREAM_CHAT_API_KEY and conf.STREAM_CHAT_API_SECRET):
-        errors.append(
-            Error(
-                "Stream Chat is enabled but STREAM_CHAT_API_KEY or STREAM_CHAT_API_SECRET is missing.",
-                hint="Set both keys from your Stream dashboard, or set STREAM_CHAT_ENABLED=false.",
-                id="chatbot.E001",
-            )
-        )
+    errors: list = transport_checks(conf)
     provider = conf.PROVIDER
     path = BUILTIN_PROVIDERS.get(provider, provider)
     try:

@@ -34,9 +34,8 @@ from chatbot.identity import Visitor, get_visitor
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import begin_turn, open_conversation
-from chatbot.reply_events import ReplyEvents
 from chatbot.stops import stop_watcher
-from chatbot.transports.builtin import sse_response
+from chatbot.transports.builtin import BuiltinTransport
 
 
 def _schema(**kwargs: Any) -> Any:
@@ -207,8 +206,7 @@ class MessagesView(ChatbotAPIView):
         except BaseException:
             claim.release()
             raise
-        events = ReplyEvents(turn, first=[("message", turn.question.as_dict())], on_close=claim.release)
-        return sse_response(request._request, events)
+        return BuiltinTransport().respond(request._request, turn, on_close=claim.release)
 
 
 class FeedbackView(ChatbotAPIView):

@@ -32,14 +32,9 @@ from chatbot.models import Conversation, Message
 from chatbot.relay import ReplyInProgress, begin_turn
 from chatbot.stops import stop_watcher
 from chatbot.tasks import enqueue
-from chatbot.transports.stream import (
-    assistant_id,
-    call,
-    get_client,
-    stream_enabled,
-    visitor_for,
-    visitor_user_id,
-)
+from chatbot.transports.stream import stream_enabled
+from chatbot.transports.stream.client import call, get_client
+from chatbot.transports.stream.ids import assistant_id, visitor_for, visitor_user_id
 from chatbot.transports.stream_relay import stream_reply
 
 logger = logging.getLogger(__name__)
