@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -34,6 +35,10 @@ class LocalProvider(Provider):
     """The embedded default provider; reads the shop through its adapter only."""
 
     name = "local"
+
+    @classmethod
+    def is_configured(cls, conf: Any) -> bool:
+        return True  # it needs no settings
 
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
         lang = "zh-hans" if request.language.startswith("zh") else "en"
