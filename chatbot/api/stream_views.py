@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.utils import timezone, translation
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from chatbot.api.views import ChatbotAPIView, _schema
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.identity import Visitor
+from chatbot.language import active_language
 from chatbot.models import Message
 from chatbot.relay import begin_turn, open_conversation
 from chatbot.tasks import enqueue
@@ -142,7 +143,7 @@ class StreamMessageView(StreamAPIView):
             raise
         answer = turn.reply or turn.notice
         if answer is not None:
-            enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en", page)
+            enqueue(stream_reply, str(answer.public_id), active_language(), page)
         return Response(
             {"messageId": stream_id, "replyId": str(answer.public_id) if answer else None},
             status=status.HTTP_202_ACCEPTED,
