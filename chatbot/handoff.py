@@ -16,6 +16,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from chatbot.business_hours import next_staff_time, staff_available
+from chatbot.language import reply_language, written_language
 from chatbot.signals import reply_finished
 
 # Phrases in English and Chinese; matched anywhere in the message, case-insensitively.
@@ -81,7 +82,7 @@ _WEEKDAYS = {
 
 
 def _lang(language: str) -> str:
-    return "zh-hans" if language.lower().startswith("zh") else "en"
+    return reply_language(language)
 
 
 def asks_for_human(text: str) -> bool:
@@ -205,4 +206,4 @@ def _offer_human_when_stuck(sender: Any, message: Any, conversation: Any, questi
     if not should_offer_human(message, question):
         return
     text = f"{question.text if question else ''} {message.text}"
-    offer_human(message, "zh-hans" if re.search(r"[\u3400-\u9fff]", text) else "en")
+    offer_human(message, written_language(text))

@@ -10,7 +10,6 @@ with the text produced so far.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError, ProviderError
 from chatbot.handoff import asks_for_human, bot_answers, handoff_notice, request_handoff
 from chatbot.identity import Visitor
+from chatbot.language import active_language, answer_language
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.providers import get_provider
@@ -37,20 +37,11 @@ from chatbot.sweep import INTERRUPTED, abandoned_before
 
 logger = logging.getLogger(__name__)
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
 
 class ReplyInProgress(ChatbotError):
     code = "reply_in_progress"
     default_message = _("Please wait for the current answer to finish, or stop it first.")
     status = 409
-
-
-def answer_language(text: str) -> str:
-    """Chinese when the visitor writes Chinese, else the site's active language."""
-    if _CJK.search(text):
-        return "zh-hans"
-    return translation.get_language() or "en"
 
 
 @dataclass
@@ -108,7 +99,7 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "", page: str 
             reply=None,
             visitor=visitor,
             language=language,
-            ui_language=translation.get_language() or "en",
+            ui_language=active_language(),
             page=page,
         )
         if asks_for_human(text) or not bot_answers(conversation):

@@ -26,6 +26,7 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from chatbot.conf import chatbot_settings
+from chatbot.language import CHINESE, is_chinese
 from chatbot.shop import BUILTIN_ADAPTERS, adapter_path
 from chatbot.transports import get_transport
 from chatbot.transports.base import Transport
@@ -147,7 +148,7 @@ def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
 
 
 #: The language the assistant switches to when a visitor writes it on a page in another language.
-VISITOR_LANGUAGE = "zh-hans"
+VISITOR_LANGUAGE = CHINESE
 #: What the widget relabels when it switches; the error texts stay in the page's language (errors
 #: from the server already come in it), which keeps the page's markup within its budget.
 _SWITCHED = (
@@ -163,7 +164,7 @@ def _translations(widget: dict[str, Any], language: str) -> dict[str, dict[str, 
 
     The assistant answers a Chinese question in Chinese on any page; with these the widget's own
     labels follow it in the browser, without another request."""
-    if language.lower().startswith("zh"):
+    if is_chinese(language):
         return {}
     with override(VISITOR_LANGUAGE):
         strings = widget_strings(widget)

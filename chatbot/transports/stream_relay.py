@@ -21,8 +21,9 @@ from django_tasks import task
 
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
+from chatbot.language import answer_language
 from chatbot.models import Message
-from chatbot.relay import Turn, answer_language, relay_reply
+from chatbot.relay import Turn, relay_reply
 from chatbot.sweep import INTERRUPTED, abandoned_before
 from chatbot.transports.stream.client import StreamError, StreamRateLimited, StreamUnavailable
 from chatbot.transports.stream.ids import visitor_for

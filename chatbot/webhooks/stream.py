@@ -20,13 +20,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
-from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_tasks import task
 
 from chatbot.api.parsers import loads_bounded
 from chatbot.conf import chatbot_settings
+from chatbot.language import active_language
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import ReplyInProgress, begin_turn
@@ -193,7 +193,7 @@ def on_message_new(event: dict[str, Any]) -> str:
         return "stored"
     answer = turn.reply or turn.notice
     if answer is not None:
-        enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en")
+        enqueue(stream_reply, str(answer.public_id), active_language())
     return "queued"
 
 

@@ -19,12 +19,13 @@ from typing import Any
 from django.core.checks import Error
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
 
 from chatbot.exceptions import ChatbotError
 from chatbot.health import CheckOutcome
+from chatbot.language import active_language
 from chatbot.models import Conversation, Message
 from chatbot.relay import Turn
 from chatbot.tasks import enqueue
@@ -102,7 +103,7 @@ class StreamTransport(Transport):
             raise
         answer = turn.reply or turn.notice
         if answer is not None:
-            enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en", turn.page)
+            enqueue(stream_reply, str(answer.public_id), active_language(), turn.page)
         return Response(
             {"messageId": stream_id, "replyId": str(answer.public_id) if answer else None},
             status=status.HTTP_202_ACCEPTED,
