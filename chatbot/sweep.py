@@ -1,5 +1,5 @@
 """Replies left "streaming" by a server process that died (killed mid-reply, out of memory, deployed
-over): each new process marks them failed once, when it serves its first request.
+over): each new process queues a task that marks them failed once, when it serves its first request.
 
 A reply counts as abandoned only when nothing has been heard of it for longer than a provider may stay
 silent (the read timeout) plus a margin: the process streaming a reply refreshes its ``updated`` time
@@ -17,10 +17,10 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from chatbot.conf import chatbot_settings
+from chatbot.tasks import task
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +55,20 @@ def sweep_interrupted_replies() -> int:
     return swept
 
 
+@task()
+def sweep_interrupted() -> int:
+    return sweep_interrupted_replies()
+
+
 _started = threading.Event()
 
 
 def on_first_request(**kwargs: Any) -> None:
-    """``request_started`` receiver: sweep once per process, off the request's thread."""
+    """``request_started`` receiver: queue the sweep once per process; a worker runs it."""
     if _started.is_set():
         return
     _started.set()
-
-    def run() -> None:
-        try:
-            sweep_interrupted_replies()
-        except Exception as exc:  # the database may be down at start; the relay still catches it later
-            logger.warning("Could not sweep interrupted replies: %s", type(exc).__name__)
-        finally:
-            connection.close()  # this thread ends; its connection must not outlive it
-
-    threading.Thread(target=run, name="chatbot-sweep", daemon=True).start()
+    try:
+        sweep_interrupted.enqueue()
+    except Exception as exc:  # the database may be down at start; the relay still catches it later
+        logger.warning("Could not sweep interrupted replies: %s", type(exc).__name__)

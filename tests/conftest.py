@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 from django.test import Client
-from django_tasks import task_backends
+
+from chatbot.tasks import task_backends
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def parse_sse(raw: bytes) -> list[tuple[str, dict]]:
@@ -65,7 +70,7 @@ def reply_text(events: list[tuple[str, dict]]) -> str:
 def queued_tasks(settings):
     """Tasks are kept in memory (django-tasks' dummy backend) so the test decides when each one runs,
     in its own thread and transaction; :func:`run_queued_tasks` runs them."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": f"{settings.TASKS_MODULE}.backends.dummy.DummyBackend"}}
     return task_backends["default"]
 
 
@@ -74,6 +79,40 @@ def run_queued_tasks() -> None:
     while backend.results:
         result = backend.results.pop(0)
         result.task.call(*result.args, **result.kwargs)
+
+
+def database_worker(*, batch: bool):
+    """The worker ``manage.py db_worker`` runs (``--batch``: take every task that is due, then return)."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    return Worker(
+        queue_names=["default"], excluded_queue_names=[], interval=0 if batch else 0.05, batch=batch,
+        backend_name="default", startup_delay=False, max_tasks=None, worker_id="test-worker",
+    )
+
+
+def run_database_worker() -> None:
+    database_worker(batch=True).run()
+
+
+@pytest.fixture
+def task_worker(settings, transactional_db):
+    """Tasks queued in the database, as the demo queues them, and a worker taking them beside the test
+    as ``manage.py db_worker`` runs beside the web server; stopped (after its current task) at the end."""
+    settings.TASKS = DATABASE_TASKS
+    worker = database_worker(batch=False)
+
+    def run() -> None:
+        try:
+            worker.run()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="test-task-worker", daemon=True)
+    thread.start()
+    yield worker
+    worker.running = False
+    thread.join(30)
 
 
 @pytest.fixture
