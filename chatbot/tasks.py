@@ -61,8 +61,8 @@ def worker_command() -> str:
     module = type(backend).__module__
     if module.startswith("django_tasks_db"):
         return "python manage.py db_worker"
-    if "rq" in module.split("."):
-        return "python manage.py rqworker"
+    if module.startswith("django_tasks_rq"):
+        return "python manage.py rqworker --job-class django_tasks_rq.Job --with-scheduler"
     return f"the worker of {module}.{type(backend).__name__}"
 
 
