@@ -94,8 +94,9 @@ def production_server(provider: str, tmp_path: Path, threads: int = 8) -> Iterat
         "CHATBOT_TEST_GATE": str(tmp_path / "gate"),
         "LOG_LEVEL": "WARNING",
     }
-    args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
+    # As make demo and the container serve: gunicorn runs the task worker beside itself.
+    args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--config", "python:shop_site.gunicorn",
+            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
     with wait_for_server(args, port, env, tmp_path / "server.log") as base:
         yield base
 
