@@ -164,6 +164,8 @@ def test_the_cmd_becomes_healthy_and_serves_the_storefront_with_the_widget(image
         assert asset.headers.get("Content-Encoding") == "gzip"
     finally:
         stop_group(process)
+    # The same command runs the task worker beside the server.
+    assert "Started the task worker (manage.py db_worker" in (image.root / "server.log").read_text()
 
 
 def test_the_build_uses_a_throwaway_key_and_the_runtime_keeps_its_own_in_the_data_volume(image):
