@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from chatbot.conf import chatbot_settings
+from chatbot.connections import drop_connection
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +56,30 @@ def sweep_interrupted_replies() -> int:
     return swept
 
 
-_started = threading.Event()
+#: Seconds before a process whose sweep failed (the database was away) tries again on a later request.
+RETRY_AFTER_FAILURE = 30.0
+
+_lock = threading.Lock()
+_state = {"done": False, "next_try": 0.0}
 
 
 def on_first_request(**kwargs: Any) -> None:
-    """``request_started`` receiver: sweep once per process, off the request's thread."""
-    if _started.is_set():
-        return
-    _started.set()
+    """``request_started`` receiver: sweep once per process, off the request's thread; a sweep the
+    database refused is tried again on a request at least ``RETRY_AFTER_FAILURE`` seconds later."""
+    with _lock:
+        if _state["done"] or time.monotonic() < _state["next_try"]:
+            return
+        _state["done"] = True
 
     def run() -> None:
         try:
             sweep_interrupted_replies()
         except Exception as exc:  # the database may be down at start; the relay still catches it later
             logger.warning("Could not sweep interrupted replies: %s", type(exc).__name__)
+            with _lock:
+                _state["done"] = False
+                _state["next_try"] = time.monotonic() + RETRY_AFTER_FAILURE
         finally:
-            connection.close()  # this thread ends; its connection must not outlive it
+            drop_connection()  # this thread ends; its connection must not outlive it
 
     threading.Thread(target=run, name="chatbot-sweep", daemon=True).start()
