@@ -4,7 +4,12 @@ provider and yields transport-neutral events while keeping the database in step.
 Events are ``(name, data)`` pairs: ``delta`` ``{"text"}`` while the reply grows, then exactly one of
 ``done`` (the stored reply) or ``error`` (``{"code", "message"}``). Whatever happens (the visitor stops,
 disconnects, the provider fails, the process is asked to stop) the reply row ends in a final state
-with the text produced so far.
+with the text produced so far (``chatbot.replies`` holds a reply's states and how it moves between them).
+
+A turn, read from the top: the view calls ``begin_turn``, then iterates ``relay_reply``, which asks the
+provider and hands each event to the transport; at the end ``_finish`` gives the reply its final state,
+adds a human's offer when the assistant is not helping (``chatbot.handoff``), and stores it. Nothing
+else changes the reply: receivers of ``reply_finished`` only hear of it.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from chatbot import replies
 from chatbot.conf import chatbot_settings
 from chatbot.connections import CONNECTION_ERRORS, drop_connection, once_more_on_a_new_connection
 from chatbot.exceptions import ChatbotError, ProviderError, ServiceUnavailable
-from chatbot.handoff import asks_for_human, bot_answers, handoff_notice, request_handoff
+from chatbot.handoff import asks_for_human, bot_answers, handoff_notice, offer_human_when_stuck, request_handoff
 from chatbot.identity import Visitor
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
@@ -35,7 +41,6 @@ from chatbot.shop import get_shop
 from chatbot.shop.base import ProductInfo, ShopAdapter
 from chatbot.signals import message_received, reply_finished
 from chatbot.stops import stop_watcher
-from chatbot.sweep import INTERRUPTED, abandoned_before
 
 logger = logging.getLogger(__name__)
 
@@ -173,17 +178,14 @@ def _check_room(conversation: Conversation) -> int:
     (plus a margin; ``chatbot.stops`` keeps live ones fresh) belongs to a process that died: it is
     marked interrupted and the conversation carries on.
     """
-    cutoff = abandoned_before()
     streaming = Q(status=Message.Status.STREAMING)
     counts = conversation.messages.aggregate(
         total=Count("id"),
         streaming=Count("id", filter=streaming),
-        live=Count("id", filter=streaming & Q(updated__gte=cutoff)),
+        live=Count("id", filter=streaming & Q(updated__gte=replies.abandoned_before())),
     )
     if counts["streaming"] > counts["live"]:
-        conversation.messages.filter(streaming, updated__lt=cutoff).update(
-            status=Message.Status.ERROR, error_code=INTERRUPTED
-        )
+        replies.interrupt_abandoned(conversation.messages.all())
     if counts["live"]:
         raise ReplyInProgress()
     return counts["total"]
@@ -339,12 +341,23 @@ def _finish_reliably(turn: Turn, request: ChatRequest | None, outcome: _Outcome)
 def _finish(turn: Turn, request: ChatRequest | None, outcome: _Outcome) -> None:
     reply = turn.reply
     assert reply is not None  # only a turn the assistant answers is finished
-    reply.text = "".join(outcome.parts)
-    reply.status = outcome.status
-    reply.error_code = outcome.error.code if outcome.error else ""
-    reply.suggestions = outcome.suggestions[:6]
-    reply.products = outcome.products[:6]
-    reply.save(update_fields=["text", "status", "error_code", "suggestions", "products", "updated"])
+    replies.set_final(
+        reply,
+        text="".join(outcome.parts),
+        status=outcome.status,
+        error_code=outcome.error.code if outcome.error else "",
+        suggestions=outcome.suggestions,
+        products=outcome.products,
+    )
+    # An assistant that is not helping offers a human: in the reply, or after it when it failed.
+    offer = offer_human_when_stuck(reply, turn.question)
+    if offer is None:
+        replies.store_final(reply)
+    else:
+        # Together, so that storing again after a lost connection never posts the offer twice.
+        with transaction.atomic():
+            replies.store_final(reply)
+            offer.save(force_insert=True)
     conversation = turn.conversation
     # begin_turn marked the conversation active; it is written again only when the provider's state
     # for it changed (its first reply, a Coze conversation id).

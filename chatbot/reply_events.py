@@ -14,10 +14,8 @@ import logging
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, cast
 
-from django.utils import timezone
-
+from chatbot import replies
 from chatbot.connections import CONNECTION_ERRORS
-from chatbot.models import Message
 from chatbot.relay import Turn, relay_reply
 
 logger = logging.getLogger(__name__)
@@ -63,9 +61,7 @@ def settle_unstarted(turn: Turn) -> None:
     if turn.reply is None:
         return
     try:
-        Message.objects.filter(pk=turn.reply.pk, status=Message.Status.STREAMING).update(
-            status=Message.Status.STOPPED, updated=timezone.now()
-        )
+        replies.stop_unstarted(turn.reply)
     except CONNECTION_ERRORS as exc:
         # Left "streaming", it is marked interrupted by the sweep once it is seen abandoned.
         logger.warning("Could not settle reply %s: %s", turn.reply.pk, type(exc).__name__)

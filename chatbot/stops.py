@@ -7,7 +7,7 @@ not per reply, and no database connection held while nothing streams.
 
 The same thread keeps the replies alive in the database: every ``heartbeat_interval()`` it refreshes
 their ``updated`` time, so a reply that streams for minutes is never taken for one a dead process left
-(``chatbot.sweep.abandoned_before``).
+(``chatbot.replies.abandoned_before``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from contextlib import contextmanager
 
 from django.utils import timezone
 
+from chatbot import replies
 from chatbot.conf import chatbot_settings
 from chatbot.connections import drop_connection
-from chatbot.sweep import abandoned_after
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ HEARTBEAT_POLLS = 40
 
 def heartbeat_interval() -> float:
     """Seconds between heartbeats: well inside the time after which a silent reply counts as abandoned."""
-    return min(HEARTBEAT_POLLS * float(chatbot_settings.STOP_POLL_INTERVAL), abandoned_after() / 3)
+    return min(HEARTBEAT_POLLS * float(chatbot_settings.STOP_POLL_INTERVAL), replies.abandoned_after() / 3)
 
 
 class StopWatcher:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.utils import timezone, translation
+from django.utils import translation
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from chatbot import replies
 from chatbot.api.serializers import (
     ErrorSerializer,
     MessageInSerializer,
@@ -134,11 +135,8 @@ class StreamMessageView(StreamAPIView):
             )
         except ChatbotError as exc:
             # The text never reached the chat: the widget gives it back to the visitor to send again.
-            for message in (turn.reply, turn.notice):
-                if message is not None:
-                    Message.objects.filter(pk=message.pk).update(
-                        status=Message.Status.ERROR, error_code=exc.code, updated=timezone.now()
-                    )
+            answers = [message.pk for message in (turn.reply, turn.notice) if message is not None]
+            replies.fail(Message.objects.filter(pk__in=answers), exc.code)
             raise
         answer = turn.reply or turn.notice
         if answer is not None:

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatbot import replies
 from chatbot.api.errors import BadInput, MessageTooLong, chatbot_exception_handler
 from chatbot.api.parsers import BoundedJSONParser
 from chatbot.api.serializers import (
@@ -38,7 +39,6 @@ from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import Turn, begin_turn, committed_turn, open_conversation
 from chatbot.reply_events import ReplyEvents
-from chatbot.stops import stop_watcher
 from chatbot.transports.builtin import sse_response
 
 
@@ -299,15 +299,10 @@ class StopView(ChatbotAPIView):
         serializer.is_valid(raise_exception=True)
         visitor = self.visitor(request, create=False)
         if visitor is not None:
-            streaming = Message.objects.filter(
-                status=Message.Status.STREAMING,
-                conversation__in=Conversation.objects.for_visitor(visitor),
-            )
+            theirs = Message.objects.filter(conversation__in=Conversation.objects.for_visitor(visitor))
             if "messageId" in serializer.validated_data:
-                streaming = streaming.filter(public_id=serializer.validated_data["messageId"])
-            pks = list(streaming.values_list("pk", flat=True))
-            Message.objects.filter(pk__in=pks).update(stop_requested=True)
-            stop_watcher.stop_here(pks)
+                theirs = theirs.filter(public_id=serializer.validated_data["messageId"])
+            replies.request_stop(theirs)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
