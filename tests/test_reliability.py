@@ -82,10 +82,11 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def production_server(provider: str, tmp_path: Path, threads: int = 8) -> Iterator[str]:
+def production_server(provider: str, tmp_path: Path, threads: int = 8, **environ: str) -> Iterator[str]:
     port = _free_port()
     env = {
         **os.environ,
+        **environ,
         "DJANGO_SETTINGS_MODULE": "shop_site.settings",
         "DATABASE_URL": _database_url(),
         "CONN_MAX_AGE": "60",
@@ -164,10 +165,15 @@ def _final(events: list[tuple[str, dict]]) -> tuple[str, dict]:
 # -- database connections killed -----------------------------------------------------------------
 
 
+#: The demo's connection gate (shop_site.database), and Django's own pool with health checks instead.
+CONNECTIONS = {"gate": "false", "pool": "true"}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path):
+@pytest.mark.parametrize("connections", list(CONNECTIONS))
+def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path, connections):
     connection.ensure_connection()
-    with production_server("tests.test_reliability.EchoProvider", tmp_path) as base:
+    with production_server("tests.test_reliability.EchoProvider", tmp_path, DB_POOL=CONNECTIONS[connections]) as base:
         visitors = [HttpVisitor(base) for _ in range(6)]
         for visitor in visitors:
             assert _final(visitor.ask("first"))[0] == "done"
@@ -187,9 +193,11 @@ def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_pat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tmp_path):
+@pytest.mark.parametrize("connections", list(CONNECTIONS))
+def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tmp_path, connections):
     connection.ensure_connection()
-    with production_server("tests.test_reliability.FileGateProvider", tmp_path) as base:
+    provider = "tests.test_reliability.FileGateProvider"
+    with production_server(provider, tmp_path, DB_POOL=CONNECTIONS[connections]) as base:
         visitors = [HttpVisitor(base) for _ in range(4)]
         streams = []
         for visitor in visitors:
