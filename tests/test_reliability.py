@@ -169,6 +169,7 @@ def _final(events: list[tuple[str, dict]]) -> tuple[str, dict]:
 CONNECTIONS = {"gate": "false", "pool": "true"}
 
 
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("connections", list(CONNECTIONS))
 def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path, connections):
@@ -192,6 +193,7 @@ def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_pat
     assert Message.objects.filter(role="assistant", status="done", text="ok").count() == 12
 
 
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("connections", list(CONNECTIONS))
 def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tmp_path, connections):
@@ -220,6 +222,7 @@ def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tm
 # -- a worker killed in the middle of a reply ------------------------------------------------------
 
 
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
 def test_a_reply_cut_by_a_killed_worker_is_marked_failed_and_the_chat_goes_on(tmp_path):
     with production_server("tests.test_reliability.FileGateProvider", tmp_path) as base:
