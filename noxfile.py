@@ -97,8 +97,8 @@ def app(session: nox.Session, django: str) -> None:
     requirement, oldest = DJANGO[django]
     if not session.python:
         session.skip(
-            f"Django {django} needs Python >= {oldest} and none is on PATH"
-            f" (looked for {', '.join('python' + v for v in NEWER_PYTHONS)})"
+            f"Django {django} needs Python >= {oldest}: no {', '.join('python' + v for v in NEWER_PYTHONS)}"
+            " on PATH or among pyenv's versions"
         )
     _install(session, requirement)
     _pytest(session)
