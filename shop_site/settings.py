@@ -39,7 +39,16 @@ if env.bool("HTTPS", default=False):
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_POOL", default=False):
+    # Django's own pool (psycopg_pool), each connection checked as it is handed out; it needs
+    # CONN_MAX_AGE=0. Slower than the default below to recover from killed backends (BENCHMARKS.md,
+    # "Database connections"), so it is the alternative, not the default.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": 2, "max_size": env.int("DB_MAX_CONNECTIONS", default=30), "timeout": 10},
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Each server thread has its own connection; this bounds them per process (shop_site.database),
     # so workers x threads can exceed PostgreSQL's max_connections. See "Production server" in the README.
     DATABASES["default"]["ENGINE"] = "shop_site.database"

@@ -1,13 +1,50 @@
-"""Shared fixtures: SSE parsing of real responses, a small Oscar catalogue, customers with orders."""
+"""Shared fixtures (SSE parsing of real responses, a small Oscar catalogue, customers with orders), and
+which tests need the demo shop (the `demo` marker)."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.test import Client
 from django_tasks import task_backends
+
+#: Fixtures that build Oscar data: a test that uses one, even through another fixture, needs the demo.
+DEMO_FIXTURES = {"catalogue", "customers", "demo_shop"}
+
+
+#: Modules (and the browser tests' package) that load the demo's models or packages (django-oscar,
+#: redis, Playwright) when imported: without the demo they are not collected at all.
+DEMO_MODULES = {
+    "test_demo_shop.py",
+    "test_search.py",
+    "test_order_lookup_throttle.py",
+    "test_stream_browser.py",
+    "browser",
+}
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.parent == HERE and collection_path.name in DEMO_MODULES and not apps.is_installed("oscar"):
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that need the demo shop (``demo``), and skip them in a project without Oscar
+    (``tests.settings_app``, the Django version matrix in ``noxfile.py``)."""
+    without_shop = pytest.mark.skip(reason="needs the demo shop (django-oscar, shop_site): run by make test")
+    for item in items:
+        # The browser tests drive the demo storefront.
+        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.demo)
+        if item.get_closest_marker("demo") and not apps.is_installed("oscar"):
+            item.add_marker(without_shop)
 
 
 def parse_sse(raw: bytes) -> list[tuple[str, dict]]:

@@ -168,10 +168,16 @@ def _final(events: list[tuple[str, dict]]) -> tuple[str, dict]:
 # -- database connections killed -----------------------------------------------------------------
 
 
+#: The demo's connection gate (shop_site.database), and Django's own pool with health checks instead.
+CONNECTIONS = {"gate": "false", "pool": "true"}
+
+
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
-def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path):
+@pytest.mark.parametrize("connections", list(CONNECTIONS))
+def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path, connections):
     connection.ensure_connection()
-    with production_server("tests.test_reliability.EchoProvider", tmp_path) as base:
+    with production_server("tests.test_reliability.EchoProvider", tmp_path, env={"DB_POOL": CONNECTIONS[connections]}) as base:
         visitors = [HttpVisitor(base) for _ in range(6)]
         for visitor in visitors:
             assert _final(visitor.ask("first"))[0] == "done"
@@ -190,10 +196,13 @@ def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_pat
     assert Message.objects.filter(role="assistant", status="done", text="ok").count() == 12
 
 
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
-def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tmp_path):
+@pytest.mark.parametrize("connections", list(CONNECTIONS))
+def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tmp_path, connections):
     connection.ensure_connection()
-    with production_server("tests.test_reliability.FileGateProvider", tmp_path) as base:
+    provider = "tests.test_reliability.FileGateProvider"
+    with production_server(provider, tmp_path, env={"DB_POOL": CONNECTIONS[connections]}) as base:
         visitors = [HttpVisitor(base) for _ in range(4)]
         streams = []
         for visitor in visitors:
@@ -216,6 +225,7 @@ def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tm
 # -- a worker killed in the middle of a reply ------------------------------------------------------
 
 
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
 def test_a_reply_cut_by_a_killed_worker_is_marked_failed_and_the_chat_goes_on(tmp_path):
     with production_server("tests.test_reliability.FileGateProvider", tmp_path) as base:

@@ -23,6 +23,7 @@ def _run_inline(task, *args) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.demo
 def test_task_threads_give_their_database_connections_back(settings, monkeypatch, caplog):
     # With persistent connections (the demo's CONN_MAX_AGE) a task's thread ended with its connection
     # open: nothing used it again, and it kept one of the connections shop_site.database allows a

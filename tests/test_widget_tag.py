@@ -89,6 +89,7 @@ def test_renders_nothing_when_the_app_is_disabled(chatbot_conf, django_assert_nu
         assert render_widget().strip() == ""
 
 
+@pytest.mark.demo
 def test_a_storefront_page_sets_the_csrf_cookie_the_chat_posts_with():
     browser = Client(enforce_csrf_checks=True)
     response = browser.get("/", follow=True)
@@ -200,6 +201,7 @@ def test_no_secret_reaches_the_page(chatbot_conf):
     assert "stream-public-key" not in html, "the Stream key comes with the session's token, not the page"
 
 
+@pytest.mark.demo
 def test_add_to_basket_posts_to_oscars_form_only_in_an_oscar_shop(chatbot_conf):
     assert config_of(render_widget())["basket"] == {"add": "/basket/add/{id}/"}
     chatbot_conf(SHOP_ADAPTER="none")
