@@ -22,9 +22,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Seconds before the second attempt. What ends every backend at once (a pooler restart, a failover
-#: to a standby that is ready) tends to last about a second; a second attempt made at once met it
-#: still going for a third of the visitors of a 60-visitor storm.
-RETRY_PAUSE = 0.5
+#: to a standby that is ready) tends to last about a second.
+RETRY_PAUSE = 1.0
 
 #: What the driver raises when the connection is gone (or could not be opened).
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
