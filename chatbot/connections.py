@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,6 +20,10 @@ from django.db import InterfaceError, OperationalError, connection
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Seconds before the second attempt. What ends every backend at once (a pooler restart, a failover
+#: to a standby that is ready) tends to last about a second.
+RETRY_PAUSE = 1.0
 
 #: What the driver raises when the connection is gone (or could not be opened).
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
@@ -44,6 +49,7 @@ def once_more_on_a_new_connection(work: Callable[[bool], T]) -> T:
             raise
         logger.warning("Database connection lost (%s); trying once more on a new connection", _first_line(exc))
         drop_connection()
+    time.sleep(RETRY_PAUSE)
     return work(True)
 
 

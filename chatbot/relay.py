@@ -278,9 +278,10 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         try:
             _finish_reliably(turn, request, outcome)
         except CONNECTION_ERRORS as exc:
-            # The database stayed away through every retry: the reply stays "streaming" until the sweep
-            # marks it interrupted, and the visitor is told it was not kept.
-            logger.warning("Reply %s could not be stored: %s", reply.pk, type(exc).__name__)
+            # The database stayed away through every retry: the reply is stored once it is back, and the
+            # visitor is told it could not be kept now.
+            logger.warning("Reply %s could not be stored yet: %s", reply.pk, type(exc).__name__)
+            replies.store_final_later(reply)
             outcome.fail(ServiceUnavailable())
         # The reply is stored; the rest of this request is writing bytes. A thread that kept its
         # connection (CONN_MAX_AGE) would hold one per finished stream until it served another request:

@@ -12,12 +12,18 @@ once, for good:
   ``updated`` time (``chatbot.stops``), so a live reply is never taken for an abandoned one.
 
 Every transition but the relay's own is conditional on the reply still streaming, so two servers never
-settle one reply twice. Stopping is a request, not a transition (:func:`request_stop`): the process
-streaming the reply sees it and finishes the reply as stopped.
+settle one reply twice. A final state the database refused (it went away for longer than the relay
+retries) is kept by :func:`store_final_later` and stored by a background thread once the database
+answers again, so the visitor's conversation is not blocked until the sweep. Stopping is a request,
+not a transition (:func:`request_stop`): the process streaming the reply sees it and finishes the
+reply as stopped.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +32,10 @@ from django.utils import timezone
 
 from chatbot import stops
 from chatbot.conf import chatbot_settings
+from chatbot.connections import drop_connection
 from chatbot.models import Message
+
+logger = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted"
 
@@ -95,3 +104,57 @@ def request_stop(messages: QuerySet[Message]) -> list[int]:
     Message.objects.filter(pk__in=pks).update(stop_requested=True)
     stops.stop_watcher.stop_here(pks)
     return pks
+
+
+def store_final_later(reply: Message) -> None:
+    """Store ``reply``'s final state (set in memory) as soon as the database answers again, unless the
+    reply was settled meanwhile (the sweep, after :func:`abandoned_after`)."""
+    _late.add(reply)
+
+
+class _LateFinalStates:
+    """Final states waiting for the database, and the one thread per process that stores them."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, tuple[Message, float]] = {}
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, reply: Message) -> None:
+        with self._lock:
+            self._pending[reply.pk] = (reply, time.monotonic())
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="chatbot-late-replies", daemon=True)
+                self._thread.start()
+            self._lock.notify()
+
+    def _run(self) -> None:
+        pause = 0.5
+        while True:
+            with self._lock:
+                while not self._pending:
+                    drop_connection()
+                    self._lock.wait()
+                waiting = list(self._pending.values())
+            try:
+                for reply, since in waiting:
+                    if time.monotonic() - since < abandoned_after():
+                        _streaming(Message.objects.filter(pk=reply.pk)).update(
+                            text=reply.text,
+                            status=reply.status,
+                            error_code=reply.error_code,
+                            suggestions=reply.suggestions,
+                            products=reply.products,
+                            updated=timezone.now(),
+                        )
+                    with self._lock:
+                        self._pending.pop(reply.pk, None)
+                pause = 0.5
+            except Exception as exc:  # the database is still away: try again, less often
+                logger.info("Replies waiting to be stored: %d (%s)", len(waiting), type(exc).__name__)
+                drop_connection()
+                time.sleep(pause)
+                pause = min(pause * 2, 10.0)
+
+
+_late = _LateFinalStates()

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from chatbot import replies
 from chatbot.connections import CONNECTION_ERRORS
+from chatbot.models import Message
 from chatbot.relay import Turn, relay_reply
 
 logger = logging.getLogger(__name__)
@@ -63,5 +64,6 @@ def settle_unstarted(turn: Turn) -> None:
     try:
         replies.stop_unstarted(turn.reply)
     except CONNECTION_ERRORS as exc:
-        # Left "streaming", it is marked interrupted by the sweep once it is seen abandoned.
-        logger.warning("Could not settle reply %s: %s", turn.reply.pk, type(exc).__name__)
+        logger.warning("Could not settle reply %s yet: %s", turn.reply.pk, type(exc).__name__)
+        replies.set_final(turn.reply, text="", status=Message.Status.STOPPED)
+        replies.store_final_later(turn.reply)

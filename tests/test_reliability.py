@@ -177,7 +177,8 @@ CONNECTIONS = {"gate": "false", "pool": "true"}
 @pytest.mark.parametrize("connections", list(CONNECTIONS))
 def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path, connections):
     connection.ensure_connection()
-    with production_server("tests.test_reliability.EchoProvider", tmp_path, env={"DB_POOL": CONNECTIONS[connections]}) as base:
+    pool = {"DB_POOL": CONNECTIONS[connections]}
+    with production_server("tests.test_reliability.EchoProvider", tmp_path, env=pool) as base:
         visitors = [HttpVisitor(base) for _ in range(6)]
         for visitor in visitors:
             assert _final(visitor.ask("first"))[0] == "done"

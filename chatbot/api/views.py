@@ -182,6 +182,10 @@ class MessagesView(ChatbotAPIView):
         responses={200: HistoryOutSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
+        # Only reads: on a connection lost under them they are simply read again.
+        return once_more_on_a_new_connection(lambda again: self.history(request))
+
+    def history(self, request: Request) -> Response:
         visitor = self.visitor(request, create=False)
         conversation = open_conversation(visitor, create=False) if visitor else None
         if conversation is None:
