@@ -33,10 +33,13 @@ class ReplyForm(forms.Form):
 class ConversationAdmin(admin.ModelAdmin):
     list_display = ("visitor", "state", "assigned_to", "handoff_requested_at", "message_count", "updated")
     list_filter = ("state",)
-    search_fields = ("user__email", "user__username", "guest_id", "messages__text")
+    search_fields = ("user__email", "user__username", "guest_id", "contact_email", "messages__text")
     list_select_related = ("user", "assigned_to")
     ordering = ("-updated", "-id")
-    readonly_fields = ("public_id", "user", "guest_id", "provider", "created", "updated", "handoff_requested_at")
+    readonly_fields = (
+        "public_id", "user", "guest_id", "provider", "created", "updated", "handoff_requested_at",
+        "contact_email",
+    )
     change_form_template = "admin/chatbot/conversation/inbox_detail.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:

@@ -52,6 +52,8 @@ class Conversation(models.Model):
         related_name="+",
     )
     handoff_requested_at = models.DateTimeField(null=True, blank=True)
+    #: Where a guest waiting for a person wants the reply, given in the widget (``POST handoff``).
+    contact_email = models.EmailField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -62,6 +62,7 @@ def test_config_holds_endpoints_csrf_mode_strings_and_theme():
     assert config["endpoints"] == {
         "messages": "/api/chatbot/messages",
         "stop": "/api/chatbot/stop",
+        "handoff": "/api/chatbot/handoff",
         "feedback": "/api/chatbot/messages/{id}/feedback",
     }
     assert config["assets"] == {"js": "/static/chatbot/chat.js", "css": "/static/chatbot/chat.css"}

@@ -102,3 +102,17 @@ class StreamMessageOutSerializer(serializers.Serializer):
 
     messageId = serializers.CharField()  # noqa: N815
     replyId = serializers.UUIDField(allow_null=True)  # noqa: N815
+
+
+class ContactEmailInSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class WaitingOutSerializer(serializers.Serializer):
+    """What ``GET``/``POST handoff`` answer: the widget's header and, for a guest, the email form."""
+
+    state = serializers.CharField(allow_null=True)
+    title = serializers.CharField(allow_blank=True)
+    wait = serializers.CharField(allow_blank=True)
+    open = serializers.BooleanField(allow_null=True)
+    email = serializers.DictField(allow_null=True)

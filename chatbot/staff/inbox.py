@@ -29,6 +29,9 @@ def counts_by_state() -> dict[str, int]:
 
 
 def visitor_label(conversation: Conversation) -> str:
+    """The visitor's name; a guest with the email they left for the reply: "Guest 1a2b3c4d <bo@example.com>"."""
+    if conversation.user_id is None and conversation.contact_email:
+        return f"{conversation.visitor_name} <{conversation.contact_email}>"
     return conversation.visitor_name
 
 

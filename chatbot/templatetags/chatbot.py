@@ -64,6 +64,7 @@ def _endpoints(mode: str) -> dict[str, str]:
     endpoints = {
         "messages": _url("messages"),
         "stop": _url("stop"),
+        "handoff": _url("handoff"),
         "feedback": None,
     }
     feedback = _url("feedback", message_id=_PLACEHOLDER_ID)

@@ -132,28 +132,34 @@
     return config.csrfToken;
   }
 
+  // One JSON (or event-stream) call to the shop's chat API with the session and CSRF; a failed answer
+  // becomes an error carrying the server's code and message.
+  function call(config, method, url, body, signal) {
+    var headers = { Accept: method === "GET" ? "application/json" : "text/event-stream, application/json" };
+    var init = { method: method, credentials: "same-origin", headers: headers, signal: signal };
+    if (method !== "GET") {
+      headers["Content-Type"] = "application/json";
+      headers[config.csrfHeader || "X-CSRFToken"] = csrfToken(config);
+      init.body = JSON.stringify(body || {});
+    }
+    return fetch(url, init).then(function (res) {
+      if (res.ok) return res;
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        var err = (data && data.error) || {};
+        throw wireError(err.code || "http_" + res.status, res.status, err.message, res.headers.get("Retry-After"));
+      });
+    }, function (e) {
+      if (e && e.name === "AbortError") throw e;
+      throw wireError("network");
+    });
+  }
+
   // The default transport: messages live in the shop's database, replies stream as SSE over fetch.
   function builtinTransport(config) {
     var endpoints = config.endpoints || {};
 
     function request(method, url, body, signal) {
-      var headers = { Accept: method === "GET" ? "application/json" : "text/event-stream, application/json" };
-      var init = { method: method, credentials: "same-origin", headers: headers, signal: signal };
-      if (method !== "GET") {
-        headers["Content-Type"] = "application/json";
-        headers[config.csrfHeader || "X-CSRFToken"] = csrfToken(config);
-        init.body = JSON.stringify(body || {});
-      }
-      return fetch(url, init).then(function (res) {
-        if (res.ok) return res;
-        return res.json().catch(function () { return {}; }).then(function (data) {
-          var err = (data && data.error) || {};
-          throw wireError(err.code || "http_" + res.status, res.status, err.message, res.headers.get("Retry-After"));
-        });
-      }, function (e) {
-        if (e && e.name === "AbortError") throw e;
-        throw wireError("network");
-      });
+      return call(config, method, url, body, signal);
     }
 
     return {
@@ -346,6 +352,7 @@
       });
       input.placeholder = S.placeholder || "";
       api.speak(S);
+      if (shownState) loadWaiting();
     }
 
     function followVisitor(text) {
@@ -401,11 +408,18 @@
     win.setAttribute("aria-modal", "true");
     win.setAttribute("aria-labelledby", "scb-title");
     var header = el("div", "head");
+    var heading = el("div", "heading");
     var title = mark(el("h2", "title", S.title), "title");
     title.id = "scb-title";
+    // While a person is wanted: who answers and how soon (the server's words, in the visitor's language).
+    var status = el("p", "status");
+    status.setAttribute("role", "status");
+    status.hidden = true;
+    heading.appendChild(title);
+    heading.appendChild(status);
     var handoff = keyed("handoff", null, "person", "handoff");
     var closeBtn = keyed("close", "close", "close");
-    header.appendChild(title);
+    header.appendChild(heading);
     header.appendChild(handoff);
     header.appendChild(closeBtn);
 
@@ -423,6 +437,29 @@
     var notice = el("div", "notice");
     notice.setAttribute("role", "alert");
     notice.hidden = true;
+
+    // A guest waiting for a person leaves an email for the reply.
+    var contact = el("div", "contact");
+    contact.hidden = true;
+    var contactForm = el("form");
+    contactForm.noValidate = true;
+    var contactLabel = el("label");
+    contactLabel.htmlFor = "scb-email";
+    var contactInput = el("input", "input");
+    contactInput.id = "scb-email";
+    contactInput.type = "email";
+    contactInput.autocomplete = "email";
+    contactInput.setAttribute("aria-describedby", "scb-contact-note");
+    var contactSave = button("contact-save");
+    contactSave.type = "submit";
+    var contactNote = el("p", "contact-note");
+    contactNote.id = "scb-contact-note";
+    contactNote.setAttribute("aria-live", "polite");
+    contactForm.appendChild(contactLabel);
+    contactForm.appendChild(contactInput);
+    contactForm.appendChild(contactSave);
+    contact.appendChild(contactForm);
+    contact.appendChild(contactNote);
 
     var form = el("form", "composer");
     form.noValidate = true;
@@ -447,6 +484,7 @@
     win.appendChild(log);
     win.appendChild(suggestions);
     win.appendChild(notice);
+    win.appendChild(contact);
     win.appendChild(form);
     if (S.disclaimer) win.appendChild(mark(el("p", "foot", S.disclaimer), "disclaimer"));
     root.querySelector(".scb").appendChild(win);
@@ -682,8 +720,57 @@
       }
     }
 
+    /* waiting for a person: the header says so, a guest is asked for an email */
+
+    var shownState = null;
+
+    function waitingCall(method, body) {
+      var url = config.endpoints.handoff;
+      return call(config, method, url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(language), body)
+        .then(function (res) { return res.json(); });
+    }
+
+    function showWaiting(data) {
+      data = data || {};
+      status.textContent = "";
+      status.hidden = !data.title;
+      if (data.title) {
+        status.appendChild(el("strong", null, data.title));
+        status.appendChild(doc.createTextNode(" " + (data.wait || "")));
+      }
+      var email = data.title && data.email;
+      contact.hidden = !email;
+      if (!email) return;
+      contactForm.hidden = !!email.value;
+      contactLabel.textContent = email.label;
+      contactSave.textContent = email.save;
+      contactNote.className = "contact-note";
+      contactNote.textContent = email.saved || "";
+      contactInput.removeAttribute("aria-invalid");
+    }
+
+    function loadWaiting() {
+      if (!config.endpoints.handoff) return;
+      if (state !== "waiting" && state !== "staff") return showWaiting(null);
+      waitingCall("GET").then(showWaiting, noop);
+    }
+
+    contactForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      waitingCall("POST", { email: contactInput.value.trim() }).then(showWaiting, function (err) {
+        contactNote.className = "contact-note err";
+        contactNote.textContent = errorText(err);
+        contactInput.setAttribute("aria-invalid", "true");
+        contactInput.focus();
+      });
+    });
+
     function track(conversation) {
       if (conversation && conversation.state) state = conversation.state;
+      if (state !== shownState) {
+        shownState = state;
+        loadWaiting();
+      }
       clearTimeout(pollTimer);
       var waiting = state === "waiting" || state === "staff";
       // Already with (or waiting for) the team: the button would only repeat the request.
@@ -826,7 +913,9 @@
             ended = true;
             var stick = nearBottom();
             finish(reply, m);
-            track(m.conversation);
+            // The stream transport's answer does not know the conversation's state: the history does.
+            if (m.conversation || t.name === "builtin") track(m.conversation);
+            else sync();
             if (m.suggestions && m.suggestions.length) showSuggestions(m.suggestions);
             if (stick) toBottom();
             if (reply.node.parentNode) arrived();

@@ -1,0 +1,78 @@
+"""Waiting for a person in real Chromium: the header says so with the expected wait, and a guest
+leaves an email for the reply through the app's own API."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from chatbot.business_hours import DAY_NAMES
+from chatbot.models import Conversation
+from tests.browser.conftest import screenshot
+from tests.browser.widget import CHINESE, Chat
+
+pytestmark = pytest.mark.browser
+ALWAYS_OPEN = {"timezone": "UTC", "days": {d: ["00:00", "24:00"] for d in DAY_NAMES}}
+NEVER_OPEN = {"timezone": "UTC", "days": {}}
+
+
+def hand_off(chat: Chat) -> None:
+    chat.dialog.get_by_role("button", name="Talk to a human").click()
+    expect(chat.last_reply()).to_contain_text(re.compile("team", re.I))
+
+
+def test_the_header_says_a_person_is_wanted_and_how_soon(pages, chatbot_conf):
+    chatbot_conf(BUSINESS_HOURS=ALWAYS_OPEN, STAFF_REPLY_MINUTES=30)
+    page = pages.open("/")
+    chat = Chat(page).open()
+    status = chat.dialog.get_by_role("status").filter(has_text="Waiting for a person")
+    expect(status).to_have_count(0)
+    hand_off(chat)
+    expect(status).to_have_text("Waiting for a person We usually reply within 30 minutes.")
+    expect(chat.dialog.get_by_role("textbox", name="Your email, for our reply")).to_be_visible()
+    screenshot(page, "widget-waiting")
+    # The next page of the shop says the same.
+    page.goto("/returns/")
+    expect(status).to_have_text(re.compile("We usually reply within 30 minutes"))
+
+
+def test_offline_the_header_says_the_reply_comes_by_email(pages, chatbot_conf):
+    chatbot_conf(BUSINESS_HOURS=NEVER_OPEN)
+    chat = Chat(pages.open("/")).open()
+    hand_off(chat)
+    expect(chat.dialog.get_by_role("status").filter(has_text="Waiting for a person")).to_contain_text(
+        "We're offline; we'll reply by email."
+    )
+
+
+def test_a_guest_leaves_an_email_a_bad_one_is_refused(pages):
+    page = pages.open("/")
+    chat = Chat(page).open()
+    hand_off(chat)
+    email = chat.dialog.get_by_role("textbox", name="Your email, for our reply")
+    save = chat.dialog.get_by_role("button", name="Save", exact=True)
+    email.fill("not-an-email")
+    save.click()
+    expect(chat.dialog.get_by_text("Please enter a valid email address.")).to_be_visible()
+    expect(email).to_have_attribute("aria-invalid", "true")
+    assert Conversation.objects.get().contact_email == ""
+    email.fill("bo@example.com")
+    email.press("Enter")
+    expect(chat.dialog.get_by_text("We'll reply to bo@example.com.")).to_be_visible()
+    expect(email).to_be_hidden()
+    assert Conversation.objects.get().contact_email == "bo@example.com"
+    # Remembered on the next page: the form is not offered again.
+    page.reload()
+    Chat(page).open()
+    expect(chat.dialog.get_by_text("We'll reply to bo@example.com.")).to_be_visible()
+    expect(email).to_be_hidden()
+
+
+def test_the_waiting_words_follow_a_visitor_who_writes_chinese(pages):
+    chat = Chat(pages.open("/")).open()
+    chat.ask("转人工")
+    chinese = Chat(chat.page, **CHINESE)
+    expect(chinese.dialog.get_by_role("status").filter(has_text="正在等待人工客服")).to_be_visible()
+    expect(chinese.dialog.get_by_role("textbox", name="您的电子邮箱，以便我们回复")).to_be_visible()
