@@ -103,11 +103,17 @@ class Message(models.Model):
         UP = "up", _("Helpful")
         DOWN = "down", _("Not helpful")
 
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        #: An acknowledgement or note from the app itself (e.g. "a person will reply"): not rated.
+        NOTICE = "notice", _("Notice")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REPLY)
     error_code = models.CharField(max_length=64, blank=True)
     #: Set by ``POST stop`` on any server; the streaming server sees it and ends the reply.
     stop_requested = models.BooleanField(default=False)
@@ -153,7 +159,14 @@ class Message(models.Model):
             "status": self.status,
             "created": self.created.isoformat(),
         }
-        if self.role == self.Role.ASSISTANT:
+        if self.role == self.Role.STAFF:
+            # The visitor sees a first name, never a username or an email address.
+            name = getattr(self.author, "first_name", "") if self.author_id else ""
+            if name:
+                data["author"] = {"name": name}
+        if self.kind == self.Kind.NOTICE:
+            data["kind"] = self.kind
+        elif self.role == self.Role.ASSISTANT:
             data["rating"] = self.rating or None
             if self.suggestions:
                 data["suggestions"] = self.suggestions

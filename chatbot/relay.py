@@ -117,6 +117,7 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "", page: str 
                 turn.notice = Message.objects.create(
                     conversation=conversation,
                     role=Message.Role.ASSISTANT,
+                    kind=Message.Kind.NOTICE,
                     text=handoff_notice(language),
                 )
         else:

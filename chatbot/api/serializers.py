@@ -52,6 +52,10 @@ class MessageOutSerializer(serializers.Serializer):
     rating = serializers.ChoiceField(choices=Message.Rating.choices, required=False, allow_null=True)
     suggestions = serializers.ListField(child=serializers.CharField(), required=False)
     products = serializers.ListField(child=serializers.DictField(), required=False)
+    #: "notice" for the app's own acknowledgements and notes, which take no feedback.
+    kind = serializers.ChoiceField(choices=[Message.Kind.NOTICE], required=False)
+    #: A staff message's author as the visitor sees them: ``{"name": <first name>}``.
+    author = serializers.DictField(required=False)
 
 
 class ConversationOutSerializer(serializers.Serializer):

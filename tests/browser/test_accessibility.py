@@ -115,3 +115,13 @@ def test_waiting_for_a_person_with_the_email_form_passes_axe(pages):
         email.press("Enter")
         expect(chat.dialog.get_by_text("We'll reply to bo@example.com.")).to_be_visible()
         assert violations(page) == []
+    # A staff reply with its author's name and initial.
+    from django.contrib.auth import get_user_model
+
+    from chatbot.models import Conversation
+    from chatbot.staff import actions
+
+    sam = get_user_model().objects.create_user("sam", "sam@shop.example", "pw", first_name="Sam")
+    actions.staff_reply(Conversation.objects.latest("id"), sam, "Hi, Sam here.")
+    expect(chat.log.locator(".msg.staff")).to_have_count(1)
+    assert violations(page) == []

@@ -76,3 +76,33 @@ def test_the_waiting_words_follow_a_visitor_who_writes_chinese(pages):
     chinese = Chat(chat.page, **CHINESE)
     expect(chinese.dialog.get_by_role("status").filter(has_text="正在等待人工客服")).to_be_visible()
     expect(chinese.dialog.get_by_role("textbox", name="您的电子邮箱，以便我们回复")).to_be_visible()
+
+
+def test_staff_appear_by_first_name_and_initial_and_the_acknowledgement_takes_no_feedback(pages):
+    from django.contrib.auth import get_user_model
+
+    from chatbot.staff import actions
+
+    page = pages.open("/")
+    chat = Chat(page).open()
+    hand_off(chat)
+    acknowledgement = chat.last_reply()
+    expect(acknowledgement.get_by_role("button", name="Helpful", exact=True)).to_have_count(0)
+    conversation = Conversation.objects.get()
+    users = get_user_model().objects
+    actions.staff_reply(conversation, users.create_user("sam.k", "sam.k@shop.example", "pw", first_name="Sam"), "Hi!")
+    staff = chat.log.locator(".msg.staff")
+    expect(staff).to_have_count(1)
+    expect(staff.locator(".who")).to_have_text("SSam")
+    expect(staff.locator(".avatar")).to_have_attribute("aria-hidden", "true")
+    expect(staff).not_to_contain_text("sam.k")
+    expect(staff.get_by_role("button", name="Helpful", exact=True)).to_have_count(0)
+    actions.staff_reply(conversation, users.create_user("u8f3a2c9d1", "kim@shop.example", "pw"), "Hello")
+    expect(staff).to_have_count(2)
+    expect(staff.last.locator(".who")).to_have_text("SSupport team")
+    expect(chat.dialog.get_by_role("status").filter(has_text="You're chatting with our team")).to_be_visible()
+    # Reloaded from the history: the same, still no feedback on the acknowledgement.
+    page.reload()
+    Chat(page).open()
+    expect(staff.first.locator(".who")).to_have_text("SSam")
+    expect(chat.log.locator(".msg.assistant:not(.greeting)").get_by_role("button", name="Helpful")).to_have_count(0)

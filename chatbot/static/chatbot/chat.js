@@ -373,6 +373,7 @@
     }
 
     var known = {};
+    var views = {};
     var lastId = null;
     var unread = 0;
     var busy = null;
@@ -498,10 +499,21 @@
 
     /* messages */
 
-    function bubble(role) {
+    // A staff message shows its author's first name and initial; without a name, "Support team".
+    function bubble(role, author) {
       var node = el("div", "msg " + role);
-      var who = role === "user" ? S.you : role === "staff" ? S.staff : S.assistant;
-      if (who) node.appendChild(el("span", "vh", who + ": "));
+      var name = author && author.name;
+      if (role === "staff") {
+        var who = el("span", "who");
+        who.appendChild(el("span", "avatar", (name || S.staff || "?").charAt(0).toUpperCase()))
+          .setAttribute("aria-hidden", "true");
+        who.appendChild(doc.createTextNode(name || S.staff));
+        if (!name) mark(who, "staff");
+        node.appendChild(who);
+      } else {
+        var label = role === "user" ? S.you : S.assistant;
+        if (label) node.appendChild(el("span", "vh", label + ": "));
+      }
       var body = el("div", "body");
       node.appendChild(body);
       log.appendChild(node);
@@ -578,12 +590,13 @@
         view.node.classList.add(view.role);
       }
       view.id = message.id;
+      if (message.id) views[message.id] = view;
       setText(view, text);
       remember(message.id);
       products(view, message.products);
       if (message.status === "stopped") mark(note(view, S.stopped), "stopped");
       else if (message.status === "error") note(view, S.errorUpstream, "err");
-      else if (message.status !== "streaming" && view.role === "assistant" && message.id) {
+      else if (message.status !== "streaming" && view.role === "assistant" && message.id && message.kind !== "notice") {
         feedback(view, message.rating);
       }
     }
@@ -683,6 +696,7 @@
       });
       box.appendChild(status);
       view.node.appendChild(box);
+      view.fb = box;
     }
 
     function showSuggestions(items) {
@@ -700,14 +714,14 @@
       var pending = message.id && unfinished[message.id];
       if (pending && message.status !== "streaming") {
         delete unfinished[message.id];
-        var done = bubble(pending.role);
+        var done = bubble(pending.role, message.author);
         log.replaceChild(done.node, pending.node);
         finish(done, message);
         return;
       }
       if (message.id && known[message.id]) return;
       var role = { user: "user", staff: "staff", system: "system" }[message.role] || "assistant";
-      var view = bubble(role);
+      var view = bubble(role, message.author);
       if (role === "user") {
         setText(view, message.text);
         remember(message.id);
@@ -972,6 +986,14 @@
         synced = true;
         track(data && data.conversation);
         api.remember("active", messages.length ? "1" : null);
+        messages.forEach(function (m) {
+          // The stream transport's answer did not say it was a notice; the stored message does.
+          var shown = m.kind === "notice" && views[m.id];
+          if (shown && shown.fb) {
+            shown.node.removeChild(shown.fb);
+            shown.fb = null;
+          }
+        });
         var changed = messages.filter(function (m) {
           return !known[m.id] || (unfinished[m.id] && m.status !== "streaming");
         });
