@@ -12,15 +12,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chatbot.models import Conversation, Message, SyncState, WebhookDelivery
-from chatbot.staff import actions, inbox, insights
+from chatbot.staff import actions, inbox, insights, live
 
 
 class ReplyForm(forms.Form):
@@ -57,9 +57,10 @@ class ConversationAdmin(admin.ModelAdmin):
         return getattr(obj, "message_count", 0)
 
     def get_urls(self) -> list:
-        name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_insights"
+        prefix = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
         return [
-            path("insights/", self.admin_site.admin_view(self.insights_view), name=name),
+            path("insights/", self.admin_site.admin_view(self.insights_view), name=f"{prefix}_insights"),
+            path("<path:object_id>/live/", self.admin_site.admin_view(self.live_view), name=f"{prefix}_live"),
             *super().get_urls(),
         ]
 
@@ -95,6 +96,7 @@ class ConversationAdmin(admin.ModelAdmin):
             "can_change": can_change,
             "original": conversation,
             "has_view_permission": True,
+            "live_url": reverse(f"{self.admin_site.name}:chatbot_conversation_live", args=[conversation.pk]),
         }
         return TemplateResponse(request, self.change_form_template, {**context, **(extra_context or {})})
 
@@ -114,6 +116,15 @@ class ConversationAdmin(admin.ModelAdmin):
         actions.staff_reply(conversation, request.user, form.cleaned_data["text"])
         self.message_user(request, _("Reply sent."), messages.SUCCESS)
         return True
+
+    def live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """What changed on a conversation's page since ``?after=<message pk>`` (staff-only JSON)."""
+        if not object_id.isdigit():
+            raise Http404
+        conversation = get_object_or_404(Conversation, pk=object_id)
+        if not self.has_view_permission(request, conversation):
+            raise PermissionDenied
+        return live.live_response(conversation, request.GET.get("after"))
 
     def insights_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet
 from chatbot.models import Conversation, Message
 from chatbot.shop import get_shop
 from chatbot.shop.base import OrderInfo
+from chatbot.staff.live import resume_after
 
 STATES = [value for value, _label in Conversation.State.choices]
 
@@ -42,6 +43,11 @@ class ConversationDetail:
     messages: list[Message]
     orders: list[OrderInfo]
     orders_error: str = ""
+
+    @property
+    def after(self) -> int:
+        """Where the page's live updates start (``chatbot.staff.live``)."""
+        return resume_after(self.messages)
 
 
 def detail(conversation: Conversation, *, order_limit: int = 10) -> ConversationDetail:
