@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatbot.models import Conversation, Message, SyncState, WebhookDelivery
+from chatbot.models import CannedReply, Conversation, Message, SyncState, WebhookDelivery
 from chatbot.staff import actions, inbox, insights, live
 
 
@@ -97,6 +97,7 @@ class ConversationAdmin(admin.ModelAdmin):
             "original": conversation,
             "has_view_permission": True,
             "live_url": reverse(f"{self.admin_site.name}:chatbot_conversation_live", args=[conversation.pk]),
+            "canned_replies": inbox.canned_replies(request.user) if can_change else [],
         }
         return TemplateResponse(request, self.change_form_template, {**context, **(extra_context or {})})
 
@@ -141,6 +142,18 @@ class ConversationAdmin(admin.ModelAdmin):
             "day_choices": [7, 30, 90, 365],
         }
         return TemplateResponse(request, "admin/chatbot/insights.html", context)
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Saved answers for the reply box; adding, changing and deleting them take the usual permissions."""
+
+    list_display = ("title", "short_text", "updated")
+    search_fields = ("title", "text")
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: CannedReply) -> str:
+        return obj.text[:80]
 
 
 @admin.register(Message)

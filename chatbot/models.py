@@ -177,6 +177,23 @@ class Message(models.Model):
         return data
 
 
+class CannedReply(models.Model):
+    """A saved answer staff insert into the reply box with a click, then edit and send."""
+
+    title = models.CharField(_("title"), max_length=80, unique=True)
+    text = models.TextField(_("text"), max_length=4000)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class SyncState(models.Model):
     """Progress and outcome of ``chatbot_sync`` for one kind of data, so a failed run can resume."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from chatbot.models import Conversation, Message
+from chatbot.models import CannedReply, Conversation, Message
 from chatbot.shop import get_shop
 from chatbot.shop.base import OrderInfo
 from chatbot.staff.live import resume_after
@@ -69,3 +69,10 @@ def state_tabs(current: str | None) -> list[dict[str, Any]]:
     return [
         {"value": value, "label": labels[value], "count": counts[value], "active": value == current} for value in STATES
     ]
+
+
+def canned_replies(user: Any) -> list[CannedReply]:
+    """The saved answers ``user`` may insert into a reply (needs "view canned reply")."""
+    if not user.has_perm("chatbot.view_cannedreply"):
+        return []
+    return list(CannedReply.objects.all())

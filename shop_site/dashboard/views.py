@@ -66,6 +66,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "can_change": can_change,
         "live_url": reverse("chat-dashboard:conversation-live", args=[conversation.pk]),
+        "canned_replies": inbox.canned_replies(request.user) if can_change else [],
     }
     return render(request, "oscar/dashboard/chatbot/conversation.html", context)
 

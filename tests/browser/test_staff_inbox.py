@@ -67,3 +67,28 @@ def test_new_messages_appear_in_the_open_conversation_without_a_reload(pages):
     expect(page.get_by_role("link", name="Support chat, waiting for a person: 1")).to_be_visible()
     page.goto("/dashboard/")
     expect(page.get_by_role("link", name="Support chat (1 waiting)")).to_be_visible()
+
+
+def test_a_canned_reply_goes_into_the_reply_box_with_a_click_and_is_sent(pages):
+    from chatbot.models import CannedReply
+
+    staff = get_user_model().objects.create_user("sam", "sam@shop.example", "sam-pass", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="chatbot"))
+    CannedReply.objects.create(title="Delivery times", text="Orders leave within <b>2 days</b>.")
+    conversation = Conversation.objects.create(guest_id="g" * 32, state=Conversation.State.WAITING)
+    page = pages.open(f"/admin/login/?next=/dashboard/chat/{conversation.pk}/")
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill("sam-pass")
+    page.get_by_role("button", name="Log in").click()
+    for path in (f"/admin/chatbot/conversation/{conversation.pk}/change/", f"/dashboard/chat/{conversation.pk}/"):
+        page.goto(path)
+        box = page.get_by_role("textbox", name="Reply")
+        box.fill("Hi! ")
+        page.get_by_role("group", name="Canned replies").get_by_role("button", name="Delivery times").click()
+        expect(box).to_have_value("Hi! Orders leave within <b>2 days</b>.")
+        expect(box).to_be_focused()
+        page.get_by_role("button", name="Send reply").click()
+        expect(page.get_by_role("log").get_by_role("listitem").last).to_contain_text(
+            "Hi! Orders leave within <b>2 days</b>."
+        )
+    assert Message.objects.filter(role=Message.Role.STAFF).count() == 2
