@@ -106,3 +106,37 @@ def test_staff_appear_by_first_name_and_initial_and_the_acknowledgement_takes_no
     Chat(page).open()
     expect(staff.first.locator(".who")).to_have_text("SSam")
     expect(chat.log.locator(".msg.assistant:not(.greeting)").get_by_role("button", name="Helpful")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "ask", "staff_reply"),
+    [
+        ("widget-waiting-light", {}, "talk to a human", "Hi, I'm Sam. Your parcel left today."),
+        ("widget-waiting-dark", {"color_scheme": "dark"}, "talk to a human", "Hi, I'm Sam. Your parcel left today."),
+        (
+            "widget-waiting-phone",
+            {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+            "talk to a human",
+            "Hi, I'm Sam. Your parcel left today.",
+        ),
+        ("widget-waiting-zh", {}, "转人工", "您好，我是 Sam。您的包裹今天已经发出。"),
+    ],
+)
+def test_screenshots_of_a_visitor_with_our_team(pages, name, options, ask, staff_reply):
+    """The documentation's pictures (docs/screenshots/), written to artifacts/screenshots/."""
+    from django.contrib.auth import get_user_model
+
+    from chatbot.staff import actions
+
+    page = pages.open("/", **options)
+    chat = Chat(page).open()
+    chat.ask(ask)
+    names = CHINESE if ask == "转人工" else {}
+    chat = Chat(page, **names)
+    chat.wait_until_idle()
+    expect(chat.dialog.get_by_role("status").first).to_be_visible()
+    sam = get_user_model().objects.create_user("sam.k", "sam.k@shop.example", "pw", first_name="Sam")
+    actions.staff_reply(Conversation.objects.get(), sam, staff_reply)
+    expect(chat.log.locator(".msg.staff")).to_contain_text(staff_reply)
+    expect(chat.dialog.get_by_role("status").first).to_be_visible()
+    screenshot(page, name)
