@@ -43,7 +43,7 @@ def waiting_status(conversation: Conversation | None) -> dict[str, Any]:
     open_now = staff_available()
     with_staff = state == Conversation.State.STAFF
     title = _("You're chatting with our team") if with_staff else _("Waiting for a person")
-    minutes = max(1, int(chatbot_settings.STAFF_REPLY_MINUTES))
+    minutes = chatbot_settings.STAFF_REPLY_MINUTES
     wait = expected_wait(minutes) if open_now else _("We're offline; we'll reply by email.")
     email = None
     if conversation.user_id is None:

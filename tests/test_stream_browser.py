@@ -112,3 +112,5 @@ def test_waiting_for_a_person_shows_in_the_header_in_stream_mode(stream_shop, pa
         "We usually reply within"
     )
     expect(chat.dialog.get_by_role("textbox", name="Your email, for our reply")).to_be_visible()
+    # The acknowledgement is a notice: the history says so and its thumbs go.
+    expect(chat.last_reply().get_by_role("button", name="Helpful", exact=True)).to_have_count(0)

@@ -149,3 +149,13 @@ def test_staff_see_the_email_in_the_admin_and_the_dashboard(chat):
         assert label in response.content.decode(), path
     page = client.get(f"/admin/chatbot/conversation/{conversation.pk}/change/").content.decode()
     assert 'href="mailto:bo@example.com"' in page
+
+
+@pytest.mark.parametrize("minutes", [0, -5, "60", 1.5, True, None])
+def test_a_usual_wait_that_is_not_whole_minutes_is_a_system_check_error(settings, minutes):
+    from chatbot.business_hours import check_business_hours
+
+    settings.CHATBOT = {**settings.CHATBOT, "STAFF_REPLY_MINUTES": minutes}
+    assert [error.id for error in check_business_hours()] == ["chatbot.E061"]
+    settings.CHATBOT = {**settings.CHATBOT, "STAFF_REPLY_MINUTES": 45}
+    assert check_business_hours() == []
