@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 def _stream_bootstrap(**kwargs: Any) -> None:
     # Imported here: the Stream SDK is loaded by the first request a server handles, never by
     # management commands such as migrate.
-    from chatbot.transports.stream_bootstrap import on_first_request
+    from chatbot.transports.stream.bootstrap import on_first_request
 
     on_first_request(**kwargs)
 
@@ -23,7 +23,7 @@ def _sweep_interrupted(**kwargs: Any) -> None:
 
 def _stream_rearm(**kwargs: Any) -> None:
     if kwargs.get("setting") == "CHATBOT":
-        from chatbot.transports.stream_bootstrap import rearm
+        from chatbot.transports.stream.bootstrap import rearm
 
         rearm(**kwargs)
 

@@ -9,28 +9,21 @@ from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from chatbot.conf import DEFAULTS, chatbot_settings
+from chatbot.exceptions import ChatbotConfigurationError
 
 
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    from chatbot.providers import BUILTIN_PROVIDERS
+    from chatbot.providers import provider_class
     from chatbot.shop import adapter_path
+    from chatbot.transports import system_checks as transport_checks
 
-    errors: list = []
     conf = chatbot_settings
-    if conf.STREAM_CHAT_ENABLED and not (conf.STREAM_CHAT_API_KEY and conf.STREAM_CHAT_API_SECRET):
-        errors.append(
-            Error(
-                "Stream Chat is enabled but STREAM_CHAT_API_KEY or STREAM_CHAT_API_SECRET is missing.",
-                hint="Set both keys from your Stream dashboard, or set STREAM_CHAT_ENABLED=false.",
-                id="chatbot.E001",
-            )
-        )
+    errors: list = transport_checks(conf)
     provider = conf.PROVIDER
-    path = BUILTIN_PROVIDERS.get(provider, provider)
     try:
-        cls = import_string(path)
-    except ImportError:
+        cls = provider_class(provider)
+    except ChatbotConfigurationError:
         errors.append(
             Error(
                 f"CHATBOT_PROVIDER {provider!r} cannot be loaded.",
@@ -39,9 +32,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     else:
-        system_checks = getattr(cls, "system_checks", None)
-        if system_checks is not None:
-            errors.extend(system_checks(conf))
+        errors.extend(cls.system_checks(conf))
     try:
         import_string(adapter_path())
     except ImportError:

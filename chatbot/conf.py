@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENAI_API_KEY": "",
     "OPENAI_MODEL": "gpt-4o-mini",
     "OPENAI_MAX_TOOL_ROUNDS": 3,
+    # builtin | stream | a dotted path to a Transport class; None: stream when Stream Chat is enabled
+    # with both keys, otherwise builtin
+    "TRANSPORT": None,
     # Stream Chat
     "STREAM_CHAT_ENABLED": False,
     "STREAM_CHAT_API_KEY": "",
@@ -162,6 +165,7 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "OPENAI_BASE_URL": ("OPENAI_BASE_URL", str),
     "OPENAI_API_KEY": ("OPENAI_API_KEY", str),
     "CHATBOT_OPENAI_MODEL": ("OPENAI_MODEL", str),
+    "CHATBOT_TRANSPORT": ("TRANSPORT", str),
     "STREAM_CHAT_ENABLED": ("STREAM_CHAT_ENABLED", _bool),
     "STREAM_CHAT_API_KEY": ("STREAM_CHAT_API_KEY", str),
     "STREAM_CHAT_API_SECRET": ("STREAM_CHAT_API_SECRET", str),

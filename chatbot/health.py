@@ -53,18 +53,20 @@ def check_provider() -> CheckOutcome:
 
 
 def check_stream() -> CheckOutcome:
-    if not chatbot_settings.STREAM_CHAT_ENABLED:
-        return CheckOutcome(True, "disabled")
-    if not (chatbot_settings.STREAM_CHAT_API_KEY and chatbot_settings.STREAM_CHAT_API_SECRET):
+    """The chosen transport's outside service (``disabled`` for the builtin transport)."""
+    from chatbot.transports import get_transport, system_checks
+
+    if system_checks(chatbot_settings):  # Stream switched on without both keys, an unknown transport
         return CheckOutcome(False, "not_configured")
+    transport = get_transport()
     try:
-        from chatbot.transports.stream import stream_health
-    except ImportError:  # the Stream SDK is an optional extra
-        return CheckOutcome(True, "configured")
-    ok, detail = stream_health()
-    if not ok:
-        logger.warning("Health: Stream check failed: %s", detail)
-    return CheckOutcome(ok, _code(detail) or ("ok" if ok else "unavailable"))
+        outcome = transport.health()
+    except Exception as exc:
+        logger.warning("Health: transport %s check failed: %s", transport.name, type(exc).__name__)
+        return CheckOutcome(False, "error")
+    if not outcome.ok:
+        logger.warning("Health: transport %s failed: %s", transport.name, outcome.detail)
+    return CheckOutcome(outcome.ok, _code(outcome.detail) or ("ok" if outcome.ok else "unavailable"), outcome.note)
 
 
 def _code(text: str) -> str:

@@ -1,75 +1,63 @@
 """Replies left "streaming" by a server process that died (killed mid-reply, out of memory, deployed
 over): each new process marks them failed once, when it serves its first request.
 
-A reply counts as abandoned only when nothing has been heard of it for longer than a provider may stay
-silent (the read timeout) plus a margin: the process streaming a reply refreshes its ``updated`` time
-every few seconds (``chatbot.stops``), so a reply another live process is still streaming is never
-touched, however long it runs. The relay applies the same rule to a conversation when it is next
-used; this sweep makes the history right before that, for the visitor who reloads the page and for
-the staff inbox. Replies in Stream channels are left to the Stream relay's own sweep, which also
-corrects the message in Stream.
+A reply counts as abandoned (``chatbot.replies``) only when nothing has been heard of it for longer
+than a provider may stay silent (the read timeout) plus a margin: the process streaming a reply
+refreshes its ``updated`` time every few seconds (``chatbot.stops``), so a reply another live
+process is still streaming is never touched, however long it runs. The relay applies the same rule
+to a conversation when it is next used; this sweep makes the history right before that, for the
+visitor who reloads the page and for the staff inbox. Replies in Stream channels are left to the
+Stream relay's own sweep, which also corrects the message in Stream.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+import time
 from typing import Any
 
-from django.db import connection
-from django.utils import timezone
-
-from chatbot.conf import chatbot_settings
+from chatbot.connections import drop_connection
 
 logger = logging.getLogger(__name__)
 
-INTERRUPTED = "interrupted"
-
-
-def abandoned_after() -> float:
-    """Seconds without a sign of life after which a streaming reply counts as abandoned."""
-    return float(chatbot_settings.READ_TIMEOUT) + 30
-
-
-def abandoned_before() -> Any:
-    """Streaming replies last seen alive (``updated``) before this time are abandoned."""
-    return timezone.now() - timedelta(seconds=abandoned_after())
-
-
 def sweep_interrupted_replies() -> int:
     """Mark abandoned builtin-transport replies as failed; returns how many were marked."""
+    from chatbot import replies
     from chatbot.models import Message
 
-    stale = Message.objects.filter(
-        status=Message.Status.STREAMING,
-        role=Message.Role.ASSISTANT,
-        updated__lt=abandoned_before(),
-        conversation__stream_channel_id="",
-    )
-    swept = Message.objects.filter(pk__in=stale.values("pk")).update(
-        status=Message.Status.ERROR, error_code=INTERRUPTED, updated=timezone.now()
+    swept = replies.interrupt_abandoned(
+        Message.objects.filter(role=Message.Role.ASSISTANT, conversation__stream_channel_id="")
     )
     if swept:
         logger.info("Marked %d interrupted replies as failed", swept)
     return swept
 
 
-_started = threading.Event()
+#: Seconds before a process whose sweep failed (the database was away) tries again on a later request.
+RETRY_AFTER_FAILURE = 30.0
+
+_lock = threading.Lock()
+_state = {"done": False, "next_try": 0.0}
 
 
 def on_first_request(**kwargs: Any) -> None:
-    """``request_started`` receiver: sweep once per process, off the request's thread."""
-    if _started.is_set():
-        return
-    _started.set()
+    """``request_started`` receiver: sweep once per process, off the request's thread; a sweep the
+    database refused is tried again on a request at least ``RETRY_AFTER_FAILURE`` seconds later."""
+    with _lock:
+        if _state["done"] or time.monotonic() < _state["next_try"]:
+            return
+        _state["done"] = True
 
     def run() -> None:
         try:
             sweep_interrupted_replies()
         except Exception as exc:  # the database may be down at start; the relay still catches it later
             logger.warning("Could not sweep interrupted replies: %s", type(exc).__name__)
+            with _lock:
+                _state["done"] = False
+                _state["next_try"] = time.monotonic() + RETRY_AFTER_FAILURE
         finally:
-            connection.close()  # this thread ends; its connection must not outlive it
+            drop_connection()  # this thread ends; its connection must not outlive it
 
     threading.Thread(target=run, name="chatbot-sweep", daemon=True).start()

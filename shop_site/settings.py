@@ -60,8 +60,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # sessions. CACHE_URL=redis://127.0.0.1:6379/1 in production; the default is each process's memory.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if not CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-    # A returning visitor's session is read from the cache, not the database (written to both).
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # A returning visitor's session is read from the cache, not the database (written to both); with
+    # the cache down, from the database alone (see the module).
+    SESSION_ENGINE = "shop_site.sessions"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

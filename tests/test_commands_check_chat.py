@@ -193,3 +193,18 @@ def test_check_with_a_provider_that_cannot_be_loaded(settings):
     assert error is not None
     assert "Provider myshop.nowhere.Provider (in use)\n  cannot be loaded" in out
     assert "chatbot.E002" not in out.split("Settings")[1]
+
+
+def test_a_dotted_path_that_is_not_a_provider_is_a_settings_error(settings):
+    from chatbot.checks import check_settings
+
+    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "chatbot.models.Conversation"}
+    assert "chatbot.E002" in [m.id for m in check_settings()]
+    out, _, error = run("chatbot_check")
+    assert error is not None and "is not a chatbot.providers.base.Provider subclass" in out
+
+
+def test_check_reports_the_local_provider_when_another_is_in_use(use_openai):
+    out, _, error = run("chatbot_check")
+    assert error is None, out
+    assert "Provider local\n  no settings needed\n  answers: ok (no remote service)" in out

@@ -31,7 +31,7 @@ def test_cache_url_shares_the_cache_and_the_sessions_between_processes(cache_url
     if cache_url:
         assert out == [
             "django.core.cache.backends.redis.RedisCache",
-            "django.contrib.sessions.backends.cached_db",
+            "shop_site.sessions",
             "shared",
         ]
     else:

@@ -48,6 +48,9 @@ MEANINGS: dict[str, str] = {
     "OPENAI_API_KEY": "API key for that server (empty for local servers that need none).",
     "OPENAI_MODEL": "Model name sent with each request.",
     "OPENAI_MAX_TOOL_ROUNDS": "Most tool-call rounds (catalogue, orders) before the model must answer.",
+    "TRANSPORT": "How replies reach the widget: `builtin`, `stream`, or a dotted path to a "
+    "`chatbot.transports.base.Transport` subclass. Unset: `stream` when `STREAM_CHAT_ENABLED` is on and both "
+    "keys are set, otherwise `builtin`.",
     "STREAM_CHAT_ENABLED": "Use Stream Chat as the transport (needs both keys).",
     "STREAM_CHAT_API_KEY": "Stream app key (public; sent to the widget).",
     "STREAM_CHAT_API_SECRET": "Stream app secret (server only; signs tokens, verifies webhooks).",

@@ -82,9 +82,12 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def production_server(provider: str, tmp_path: Path, threads: int = 8) -> Iterator[str]:
+def production_server(
+    provider: str, tmp_path: Path, threads: int = 8, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``env``: more environment for the server (e.g. ``CACHE_URL``)."""
     port = _free_port()
-    env = {
+    server_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "shop_site.settings",
         "DATABASE_URL": _database_url(),
@@ -93,10 +96,11 @@ def production_server(provider: str, tmp_path: Path, threads: int = 8) -> Iterat
         "CHATBOT_RATE_LIMITS": "off",
         "CHATBOT_TEST_GATE": str(tmp_path / "gate"),
         "LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
             "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
-    with wait_for_server(args, port, env, tmp_path / "server.log") as base:
+    with wait_for_server(args, port, server_env, tmp_path / "server.log") as base:
         yield base
 
 

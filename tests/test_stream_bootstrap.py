@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from chatbot.templatetags.chatbot import widget_mode
-from chatbot.transports.stream_bootstrap import DISABLED_MESSAGE
+from chatbot.transports.stream.bootstrap import DISABLED_MESSAGE
 from tests.fakes.stream_server import FakeStream, assistant_upserted, stream_fixture, stream_settings  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_bootstrap_command_reports_stream_failure(fake):
 
 def test_disabled_stream_is_logged_once_and_the_builtin_transport_stays(settings, caplog):
     settings.CHATBOT = {**settings.CHATBOT, "STREAM_CHAT_ENABLED": False}
-    with caplog.at_level(logging.INFO, logger="chatbot.transports.stream_bootstrap"):
+    with caplog.at_level(logging.INFO, logger="chatbot.transports.stream.bootstrap"):
         for _ in range(3):
             Client().get("/api/chatbot/health")
     logged = [r for r in caplog.records if DISABLED_MESSAGE in r.getMessage()]

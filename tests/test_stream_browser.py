@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 def stream_shop(settings, shop):
     from django.core.cache import cache
 
-    from chatbot.transports.stream_bootstrap import on_first_request
+    from chatbot.transports.stream.bootstrap import on_first_request
 
     with FakeStream() as fake:
         cache.clear()  # a new app: nothing an earlier fake on the same port was told is remembered
@@ -88,7 +88,8 @@ def test_stream_down_shows_a_clear_message_and_keeps_the_text(stream_shop, pages
 
 
 def test_unread_badge_from_stream_while_the_window_is_closed(stream_shop, pages):
-    from chatbot.transports.stream import assistant_id, get_client
+    from chatbot.transports.stream import get_client
+    from chatbot.transports.stream.ids import assistant_id
 
     page = pages.open("/")
     chat = Chat(page).open()

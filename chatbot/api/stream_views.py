@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.utils import timezone, translation
-from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,28 +17,19 @@ from chatbot.api.serializers import (
 from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
 from chatbot.api.views import ChatbotAPIView, _schema
 from chatbot.conf import chatbot_settings
-from chatbot.exceptions import ChatbotError
 from chatbot.identity import Visitor
-from chatbot.models import Message
 from chatbot.relay import begin_turn, open_conversation
-from chatbot.tasks import enqueue
-from chatbot.transports.stream import (
-    CHANNEL_TYPE,
-    StreamDisabled,
-    StreamRateLimited,
-    call,
-    channel_for,
+from chatbot.transports.stream import StreamDisabled, StreamRateLimited, active_transport
+from chatbot.transports.stream.channels import (
     ensure_channel,
     known_channel,
-    message_id_for,
     remember_channel,
-    stream_enabled,
     upsert_user,
     visitor_token,
     visitor_user,
-    visitor_user_id,
 )
-from chatbot.transports.stream_relay import stream_reply, sweep_stale_replies
+from chatbot.transports.stream.ids import CHANNEL_TYPE, visitor_user_id
+from chatbot.transports.stream_relay import sweep_stale_replies
 
 
 class StreamAPIView(ChatbotAPIView):
@@ -51,8 +40,7 @@ class StreamAPIView(ChatbotAPIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if not stream_enabled():
-            raise StreamDisabled()
+        active_transport()
 
     def session_visitor(self, request: Request) -> Visitor:
         visitor = self.visitor(request, create=True)
@@ -118,32 +106,4 @@ class StreamMessageView(StreamAPIView):
         visitor = self.session_visitor(request)
         sweep_stale_replies()
         turn = begin_turn(visitor, text, page=page)
-        # The question is stored first, under its Stream id (our own id, so the widget's history and the
-        # channel agree): when Stream's webhook reports the message, the webhook finds the row and
-        # knows not to answer it a second time.
-        stream_id = message_id_for(turn.question.public_id)
-        Message.objects.filter(pk=turn.question.pk).update(external_id=stream_id)
-        try:
-            ensure_channel(turn.conversation, visitor)
-            channel = channel_for(turn.conversation)
-            call(
-                "send message",
-                channel.send_message,
-                {"id": stream_id, "text": turn.question.text},
-                visitor_user_id(visitor),
-            )
-        except ChatbotError as exc:
-            # The text never reached the chat: the widget gives it back to the visitor to send again.
-            for message in (turn.reply, turn.notice):
-                if message is not None:
-                    Message.objects.filter(pk=message.pk).update(
-                        status=Message.Status.ERROR, error_code=exc.code, updated=timezone.now()
-                    )
-            raise
-        answer = turn.reply or turn.notice
-        if answer is not None:
-            enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en", page)
-        return Response(
-            {"messageId": stream_id, "replyId": str(answer.public_id) if answer else None},
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return active_transport().respond(request._request, turn)

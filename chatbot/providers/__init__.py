@@ -41,4 +41,6 @@ def get_provider() -> Provider:
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs: Any) -> None:
     if setting == "CHATBOT":
+        if get_provider.cache_info().currsize:
+            get_provider().close()
         get_provider.cache_clear()

@@ -1,9 +1,11 @@
 """The provider interface: a provider turns one visitor message into a stream of events.
 
-A provider is a class with ``stream(request)`` yielding :class:`Delta`, :class:`Suggestions`,
-:class:`Products` and finally :class:`Done`; failures are raised as
+A provider is a :class:`Provider` whose ``stream(request)`` yields :class:`Delta`,
+:class:`Suggestions`, :class:`Products` and finally :class:`Done`; failures are raised as
 :class:`chatbot.exceptions.ProviderError` subclasses. The relay closes the generator when the
-visitor stops or disconnects, so a provider must release its upstream response in ``finally``.
+visitor stops or disconnects. A provider that streams from an HTTP service subclasses
+:class:`chatbot.providers.http.HTTPProvider`, which opens, reads and closes the upstream stream:
+the provider only builds the request and maps the events.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from django.core.checks import CheckMessage
+
+from chatbot.exceptions import ProviderError
 
 if TYPE_CHECKING:
     from chatbot.identity import Visitor
@@ -99,7 +105,10 @@ class HealthResult:
 
 
 class Provider:
-    """Base class of AI providers. Subclasses set ``name`` and implement :meth:`stream`."""
+    """Base class of AI providers: the whole interface the relay, the health check, the system checks
+    and the management commands use, each with a safe default. Subclasses set ``name`` and implement
+    :meth:`stream`; a provider with a remote service also implements :meth:`check_health`,
+    :meth:`describe`, :meth:`is_configured` and :meth:`system_checks`."""
 
     name = "base"
 
@@ -108,12 +117,34 @@ class Provider:
         self.options = options
 
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        """The reply to ``request``. The caller closes the generator when the visitor stops or leaves."""
         raise NotImplementedError
 
     def health(self) -> HealthResult:
         """Whether the provider is configured and answers; used by /health and chatbot_check."""
+        try:
+            return self.check_health()
+        except ProviderError as exc:
+            return HealthResult(ok=False, detail=f"{self.name}: {exc.code}: {exc.detail}", code=exc.code)
+
+    def check_health(self) -> HealthResult:
+        """Ask the remote service whether it answers; raise a ProviderError when it does not."""
         return HealthResult(ok=True, detail="no remote service")
 
     def describe(self) -> dict[str, Any]:
         """What is configured, without secrets, for chatbot_check."""
         return {"provider": self.name}
+
+    def close(self) -> None:
+        """Release what the provider holds (connections); called when it is no longer used."""
+
+    @classmethod
+    def is_configured(cls, conf: Any) -> bool:
+        """Whether ``conf`` sets this provider up, so chatbot_check reports on it even when another
+        provider is in use."""
+        return False
+
+    @classmethod
+    def system_checks(cls, conf: Any) -> list[CheckMessage]:
+        """Django system check messages (errors with ids and hints) for this provider's settings."""
+        return []

@@ -16,16 +16,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jwt
+import requests
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.crypto import salted_hmac
 
-from chatbot.exceptions import ProviderBadResponse, ProviderError, ProviderUnavailable
+from chatbot.exceptions import ProviderBadResponse, ProviderError
 from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, ProviderEvent, with_page_note
-from chatbot.providers.http import HTTPProvider, public_url, set_or_missing
+from chatbot.providers.http import HTTPProvider, UpstreamReply, public_url, set_or_missing
+from chatbot.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
     from chatbot.identity import Visitor
@@ -103,7 +106,18 @@ def chunk_text(text: str, size: int = 24) -> list[str]:
     return pieces
 
 
-class ChatbotNodeProvider(HTTPProvider):
+class StreamMissing(ProviderError):
+    """An older chatbot-node without the stream path: the reply is asked from the JSON endpoint."""
+
+
+@dataclass
+class NodeReply(UpstreamReply):
+    """One streamed chatbot-node reply and the body it was asked with."""
+
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class ChatbotNodeProvider(HTTPProvider[NodeReply]):
     """Replies from a chatbot-node service (``CHATBOT_NODE_URL``)."""
 
     name = "chatbot_node"
@@ -154,53 +168,46 @@ class ChatbotNodeProvider(HTTPProvider):
 
     def _ask(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
         if not self._stream_missing:
-            response = self.send(
-                "POST", self.base_url + STREAM_PATH, json=body, headers=self._headers(), stream=True, check=False
-            )
-            if response.status_code not in (404, 405):
-                self.raise_for_status(response)
-                yield from self._read_stream(response, request)
+            try:
+                yield from self.answer(NodeReply(request, body=body))
                 return
-            response.close()
-            self._stream_missing = True
+            except StreamMissing:
+                self._stream_missing = True
         yield from self._whole_reply(body, request)
 
-    def _read_stream(self, response: Any, request: ChatRequest) -> Iterator[ProviderEvent]:
-        usage = None
-        completed = ended = replied = False
-        events = self.events(response)
-        try:
-            for event in events:
-                if event.is_done:
-                    ended = True
-                    break
-                data = self.parse_json(event.data)
-                if not isinstance(data, dict):
-                    raise ProviderBadResponse("an event is not an object")
-                if event.body and "event" not in data:
-                    raise ProviderError(f"chatbot-node answered without a stream: {_error_text(data)}")
-                kind = data.get("event")
-                if data.get("conversationId"):
-                    request.state["conversationId"] = str(data["conversationId"])
-                if kind == "message":
-                    content = data.get("content")
-                    if isinstance(content, str) and content:
-                        replied = True
-                        yield Delta(content)
-                elif kind == "completed":
-                    completed = True
-                    usage = data.get("usage") or None
-                elif kind == "error":
-                    if not replied and _error_text(data) == CONVERSATION_GONE and "conversationId" in request.state:
-                        raise ConversationGone(CONVERSATION_GONE)
-                    raise ProviderError(f"chatbot-node: {_error_text(data)}")
-                # "started" only carries the conversation id, read above.
-            else:
-                if not completed:
-                    raise ProviderUnavailable("chatbot-node closed the stream before the reply was complete")
-        finally:
-            self.close_stream(response, events, ended=ended)
-        yield Done(usage=usage if isinstance(usage, dict) else None)
+    def open_stream(self, reply: NodeReply) -> requests.Response:
+        response = self.send(
+            "POST", self.base_url + STREAM_PATH, json=reply.body, headers=self._headers(), stream=True, check=False
+        )
+        if response.status_code in (404, 405):
+            response.close()
+            raise StreamMissing(STREAM_PATH)
+        self.raise_for_status(response)
+        return response
+
+    def map_event(self, event: SSEEvent, reply: NodeReply) -> Iterator[ProviderEvent]:
+        data = self.parse_json(event.data)
+        if not isinstance(data, dict):
+            raise ProviderBadResponse("an event is not an object")
+        if event.body and "event" not in data:
+            raise ProviderError(f"chatbot-node answered without a stream: {_error_text(data)}")
+        kind = data.get("event")
+        state = reply.request.state
+        if data.get("conversationId"):
+            state["conversationId"] = str(data["conversationId"])
+        if kind == "message":
+            content = data.get("content")
+            if isinstance(content, str) and content:
+                yield Delta(content)
+        elif kind == "completed":
+            reply.finished = True
+            usage = data.get("usage")
+            reply.usage = usage if isinstance(usage, dict) else None
+        elif kind == "error":
+            if not reply.replied and _error_text(data) == CONVERSATION_GONE and "conversationId" in state:
+                raise ConversationGone(CONVERSATION_GONE)
+            raise ProviderError(f"chatbot-node: {_error_text(data)}")
+        # "started" only carries the conversation id, read above.
 
     def _whole_reply(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
         response = self.send("POST", self.base_url + CHAT_PATH, json=body, headers=self._headers(), check=False)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.crypto import salted_hmac
 
@@ -27,14 +29,13 @@ from chatbot.exceptions import (
 from chatbot.providers.base import (
     ChatRequest,
     Delta,
-    Done,
     HealthResult,
     ProviderEvent,
-    Suggestions,
     with_page_note,
 )
 from chatbot.providers.coze_auth import CozeAuth
-from chatbot.providers.http import HTTPProvider, public_url, set_or_missing
+from chatbot.providers.http import HTTPProvider, UpstreamReply, public_url, set_or_missing
+from chatbot.providers.sse import SSEEvent
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,16 @@ def coze_error(code: Any, msg: Any, where: str = "") -> ProviderError:
     return ProviderError(detail)
 
 
-class CozeProvider(HTTPProvider):
+@dataclass
+class CozeChat(UpstreamReply):
+    """One Coze chat: the token it is asked with, and the ids a cancel needs."""
+
+    token: str = ""
+    conversation_id: str = ""
+    chat_id: str = ""
+
+
+class CozeProvider(HTTPProvider[CozeChat]):
     """Replies from a Coze bot (``COZE_BOT_ID``), authorised by a JWT app or a personal token."""
 
     name = "coze"
@@ -84,7 +94,7 @@ class CozeProvider(HTTPProvider):
         started = False
         for attempt in (1, 2):
             token = self.auth.token()
-            attempt_events = self._stream_once(request, token)
+            attempt_events = self.answer(CozeChat(request, token=token))
             try:
                 for event in attempt_events:
                     started = True
@@ -100,75 +110,65 @@ class CozeProvider(HTTPProvider):
                 # Closes the upstream response now, not whenever the garbage collector gets to it.
                 attempt_events.close()
 
-    def _stream_once(self, request: ChatRequest, token: str) -> Generator[ProviderEvent, None, None]:
-        conversation_id = self._conversation_id(request, token)
+    def open_stream(self, reply: CozeChat) -> requests.Response:
+        reply.conversation_id = self._conversation_id(reply.request, reply.token)
         body = {
             "bot_id": str(self.options.COZE_BOT_ID),
-            "user_id": self.user_id(request),
+            "user_id": self.user_id(reply.request),
             "stream": True,
             "auto_save_history": True,
             "additional_messages": [
-                {"role": "user", "type": "question", "content": with_page_note(request), "content_type": "text"}
+                {"role": "user", "type": "question", "content": with_page_note(reply.request), "content_type": "text"}
             ],
         }
-        response = self.send(
+        return self.send(
             "POST",
             self.api_url("/v3/chat"),
-            params={"conversation_id": conversation_id},
+            params={"conversation_id": reply.conversation_id},
             json=body,
-            headers={**self._headers(token), "Accept": "text/event-stream"},
+            headers={**self._headers(reply.token), "Accept": "text/event-stream"},
             stream=True,
         )
-        chat_id = ""
-        finished = ended = False
-        suggestions: list[str] = []
-        usage = None
-        events = self.events(response)
-        try:
-            for event in events:
-                if event.is_done or event.event == "done":
-                    ended = True
-                    break
-                data = self.parse_json(event.data) if event.data.strip() else {}
-                if event.body:
-                    code = data.get("code") if isinstance(data, dict) else None
-                    raise coze_error(code, data.get("msg") if isinstance(data, dict) else "", "chat")
-                if not isinstance(data, dict):
-                    raise ProviderBadResponse(f"Coze event {event.event!r} is not an object")
-                kind = event.event
-                if kind == "conversation.chat.created":
-                    chat_id = str(data.get("id") or "")
-                elif kind == "conversation.message.delta":
-                    if data.get("role") == "assistant" and data.get("type") == "answer":
-                        content = data.get("content")
-                        if isinstance(content, str) and content:
-                            yield Delta(content)
-                elif kind == "conversation.message.completed":
-                    if data.get("type") == "follow_up" and isinstance(data.get("content"), str):
-                        suggestions.append(data["content"])
-                elif kind == "conversation.chat.completed":
-                    finished = True
-                    usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
-                elif kind == "conversation.chat.failed":
-                    finished = True
-                    error: dict[str, Any] = data["last_error"] if isinstance(data.get("last_error"), dict) else data
-                    raise coze_error(error.get("code"), error.get("msg"), "chat failed:")
-                elif kind == "conversation.chat.requires_action":
-                    finished = True
-                    raise ProviderError("the Coze bot asked for a local plugin, which this shop does not run")
-                elif kind == "error":
-                    finished = True
-                    raise coze_error(data.get("code"), data.get("msg"), "stream error:")
-            if not finished:
-                raise ProviderUnavailable("Coze closed the stream before the chat completed")
-        finally:
-            self.close_stream(response, events, ended=ended)
-            if not finished and chat_id:
-                # The visitor stopped or the stream broke: cancel, or the next message gets 4016.
-                self._cancel(conversation_id, chat_id, token)
-        if suggestions:
-            yield Suggestions(suggestions)
-        yield Done(usage=usage)
+
+    def is_end(self, event: SSEEvent) -> bool:
+        return event.is_done or event.event == "done"
+
+    def map_event(self, event: SSEEvent, reply: CozeChat) -> Iterator[ProviderEvent]:
+        data = self.parse_json(event.data) if event.data.strip() else {}
+        if event.body:
+            code = data.get("code") if isinstance(data, dict) else None
+            raise coze_error(code, data.get("msg") if isinstance(data, dict) else "", "chat")
+        if not isinstance(data, dict):
+            raise ProviderBadResponse(f"Coze event {event.event!r} is not an object")
+        kind = event.event
+        if kind == "conversation.chat.created":
+            reply.chat_id = str(data.get("id") or "")
+        elif kind == "conversation.message.delta":
+            if data.get("role") == "assistant" and data.get("type") == "answer":
+                content = data.get("content")
+                if isinstance(content, str) and content:
+                    yield Delta(content)
+        elif kind == "conversation.message.completed":
+            if data.get("type") == "follow_up" and isinstance(data.get("content"), str):
+                reply.suggestions.append(data["content"])
+        elif kind == "conversation.chat.completed":
+            reply.finished = True
+            reply.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+        elif kind == "conversation.chat.failed":
+            reply.finished = True
+            error: dict[str, Any] = data["last_error"] if isinstance(data.get("last_error"), dict) else data
+            raise coze_error(error.get("code"), error.get("msg"), "chat failed:")
+        elif kind == "conversation.chat.requires_action":
+            reply.finished = True
+            raise ProviderError("the Coze bot asked for a local plugin, which this shop does not run")
+        elif kind == "error":
+            reply.finished = True
+            raise coze_error(data.get("code"), data.get("msg"), "stream error:")
+
+    def abandoned(self, reply: CozeChat) -> None:
+        # The visitor stopped or the stream broke: cancel, or the next message gets 4016.
+        if reply.chat_id:
+            self._cancel(reply.conversation_id, reply.chat_id, reply.token)
 
     def _conversation_id(self, request: ChatRequest, token: str) -> str:
         bot_id = str(self.options.COZE_BOT_ID)

@@ -1,9 +1,13 @@
-"""The HTTP base every remote provider shares: one session, timeouts, and typed errors.
+"""The HTTP base every remote provider shares: one session, timeouts, typed errors, and the
+lifecycle of a streamed reply.
 
-Subclasses call :meth:`HTTPProvider.send` and get a response with a 2xx status or one of the
-:mod:`chatbot.exceptions` errors; they read streams through :meth:`HTTPProvider.events`, which turns
-network failures in the middle of a reply into the same errors. Nothing here logs headers or
-bodies that could carry a token: only the method, the path and the status.
+A provider builds its request in :meth:`HTTPProvider.open_stream` (with :meth:`HTTPProvider.send`,
+which gives a response with a 2xx status or one of the :mod:`chatbot.exceptions` errors) and maps
+each upstream event in :meth:`HTTPProvider.map_event`. The base opens the stream, reads its events
+(network failures in the middle of a reply become the same typed errors), stops at the end marker,
+reads what remains of the body so the connection is reused, and closes it, also when the visitor
+stops. Nothing here logs headers or bodies that could carry a token: only the method, the path and
+the status.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -29,7 +34,8 @@ from chatbot.exceptions import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from chatbot.providers.base import HealthResult, Provider
+from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, Provider, ProviderEvent, Suggestions
+from chatbot.providers.body import Silence, iter_bytes
 from chatbot.providers.sse import SSEEvent, iter_events
 
 logger = logging.getLogger(__name__)
@@ -80,8 +86,39 @@ _DRAIN_EVENTS = 8
 _DRAIN_SECONDS = 0.25
 
 
-class HTTPProvider(Provider):
-    """A provider that talks HTTP to a remote service."""
+@dataclass
+class UpstreamReply:
+    """One answer streamed from the upstream service, as :meth:`HTTPProvider.map_event` sees it and
+    records what the answer ends with. A provider that must remember more while it reads (Coze's chat
+    id, OpenAI's tool calls) subclasses it and names it: ``class Acme(HTTPProvider[AcmeReply])``."""
+
+    request: ChatRequest
+    #: Set by ``map_event`` when the service says the answer is over (completed, or failed with an
+    #: error event). A stream that ends without it, and without an end marker (see
+    #: :attr:`HTTPProvider.end_marker_completes`), was cut off and raises ``ProviderUnavailable``.
+    finished: bool = False
+    usage: dict[str, Any] | None = None
+    suggestions: list[str] = field(default_factory=list)
+    #: True once some text of the answer was yielded.
+    replied: bool = False
+
+
+ReplyT = TypeVar("ReplyT", bound=UpstreamReply)
+
+
+class HTTPProvider(Provider, Generic[ReplyT]):
+    """A provider that talks HTTP to a remote service and streams its answers.
+
+    The base owns the stream: :meth:`stream` makes a :meth:`new_reply`, sends the request
+    :meth:`open_stream` builds, hands every event but the end marker to :meth:`map_event`, and closes
+    the response however the reply ends. Subclasses implement those two (and may override
+    :meth:`is_end` and :meth:`abandoned`); a provider that asks several times per reply (tool rounds,
+    a retry with a new token) calls :meth:`answer` or :meth:`read_stream` from its own ``stream``.
+    """
+
+    #: Whether the end marker (``[DONE]``) alone completes an answer; when False, ``map_event`` must
+    #: set ``reply.finished`` (Coze ends with "done" even after a chat that never completed).
+    end_marker_completes = True
 
     def __init__(self, options: Any):
         super().__init__(options)
@@ -189,9 +226,9 @@ class HTTPProvider(Provider):
         :class:`ProviderTimeout`: some services (chatbot-node when Coze answers JSON) announce a reply
         and then send nothing while holding the response open, and the visitor must not wait out the
         whole read timeout. Time the caller spends on an event does not count."""
-        silence = _Silence(response, self.idle_timeout, self.timeout[1])
+        silence = Silence(response, self.idle_timeout, self.timeout[1])
         try:
-            for event in iter_events(silence.watch(_iter_bytes(response))):
+            for event in iter_events(silence.watch(iter_bytes(response))):
                 yield event
                 silence.restart()
         except (requests.Timeout, ReadTimeoutError, TimeoutError) as exc:
@@ -225,6 +262,60 @@ class HTTPProvider(Provider):
             cast(Generator[Any, None, None], events).close()
             response.close()
 
+    # -- the streamed reply ----------------------------------------------------------------------
+
+    def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        return self.answer(self.new_reply(request))
+
+    def new_reply(self, request: ChatRequest) -> ReplyT:
+        """The record of one answer; override to make a subclass of :class:`UpstreamReply`."""
+        return cast(ReplyT, UpstreamReply(request))
+
+    def open_stream(self, reply: ReplyT) -> requests.Response:
+        """Send the request for ``reply`` (``self.send(..., stream=True)``) and return the response."""
+        raise NotImplementedError
+
+    def map_event(self, event: SSEEvent, reply: ReplyT) -> Iterable[ProviderEvent]:
+        """The provider events one upstream event means (often none); set ``reply.finished``,
+        ``reply.usage`` and ``reply.suggestions`` from it, or raise a ProviderError."""
+        raise NotImplementedError
+
+    def is_end(self, event: SSEEvent) -> bool:
+        """Whether ``event`` is the stream's end marker; nothing after it is mapped."""
+        return event.is_done
+
+    def abandoned(self, reply: ReplyT) -> None:
+        """Called after the response is closed when the answer did not finish (the visitor stopped, the
+        stream broke); a service that keeps working on an abandoned answer is told to stop here."""
+
+    def answer(self, reply: ReplyT) -> Generator[ProviderEvent, None, None]:
+        """One whole answer: its stream, then its suggestions and :class:`Done`."""
+        yield from self.read_stream(self.open_stream(reply), reply)
+        if reply.suggestions:
+            yield Suggestions(reply.suggestions)
+        yield Done(usage=reply.usage)
+
+    def read_stream(self, response: requests.Response, reply: ReplyT) -> Generator[ProviderEvent, None, None]:
+        """The events ``map_event`` makes of ``response``; the response is closed however this ends,
+        and kept for the next request when its end marker was read."""
+        events = self.events(response)
+        ended = False
+        try:
+            for event in events:
+                if self.is_end(event):
+                    ended = True
+                    reply.finished = reply.finished or self.end_marker_completes
+                    break
+                for mapped in self.map_event(event, reply):
+                    reply.replied = reply.replied or isinstance(mapped, Delta)
+                    yield mapped
+            if not reply.finished:
+                raise ProviderUnavailable(f"{self.name}: the stream closed before the answer was complete")
+        finally:
+            self.close_stream(response, events, ended=ended)
+            if not reply.finished:
+                self.abandoned(reply)
+
     @staticmethod
     def parse_json(text: str) -> Any:
         try:
@@ -238,72 +329,11 @@ class HTTPProvider(Provider):
         now = time.monotonic()
         if self._health is not None and now - self._health[0] < HEALTH_CACHE_SECONDS:
             return self._health[1]
-        try:
-            result = self.check_health()
-        except ProviderError as exc:
-            result = HealthResult(ok=False, detail=f"{self.name}: {exc.code}: {exc.detail}", code=exc.code)
+        result = super().health()
         self._health = (now, result)
         return result
-
-    def check_health(self) -> HealthResult:
-        """Ask the remote service whether it answers; raise a ProviderError when it does not."""
-        raise NotImplementedError
 
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
-
-
-class _Silence:
-    """The idle limit of one stream, enforced through the socket's timeout: before each read the
-    timeout is what is left of the idle time (or the read timeout, when that is shorter), so a
-    silent server raises the same socket timeout a stalled one does, only sooner."""
-
-    def __init__(self, response: requests.Response, idle: float, read_timeout: float):
-        connection = getattr(response.raw, "connection", None)
-        self.sock = getattr(connection, "sock", None)
-        # Without a socket to time (a response not read from the network) only the read timeout applies.
-        self.idle = idle if self.sock is not None else 0.0
-        self.read_timeout = read_timeout
-        self.deadline: float | None = None
-        #: True while the socket's timeout is the idle time left rather than the read timeout.
-        self.idle_bound = False
-
-    def restart(self) -> None:
-        if self.idle:
-            self.deadline = time.monotonic() + self.idle
-
-    def watch(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        while True:
-            if self.deadline is not None:
-                left = self.deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("idle")
-                self.idle_bound = left < self.read_timeout
-                assert self.sock is not None  # a deadline is only set when there is a socket
-                self.sock.settimeout(min(left, self.read_timeout))
-            chunk = next(chunks, None)
-            if chunk is None:
-                return
-            yield chunk
-
-    def timeout_error(self) -> ProviderTimeout:
-        if self.deadline is not None and (self.idle_bound or time.monotonic() >= self.deadline):
-            return ProviderTimeout(f"the stream started, then sent nothing for {self.idle:g} s")
-        return ProviderTimeout("the stream stalled")
-
-
-def _iter_bytes(response: requests.Response) -> Iterator[bytes]:
-    raw = response.raw
-    if getattr(raw, "chunked", False) or not hasattr(raw, "read1"):
-        # Chunked bodies (what SSE servers send over HTTP/1.1) come out one chunk at a time.
-        yield from response.iter_content(chunk_size=None)
-        return
-    # A body delimited by closing the connection: read1 hands over what has arrived instead of
-    # waiting for a full buffer, so deltas are not held back.
-    while True:
-        data = raw.read1(65536, decode_content=True)
-        if not data:
-            return
-        yield data

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from django.core.checks import CheckMessage, Error, Warning
 
 from chatbot.exceptions import (
@@ -23,8 +25,9 @@ from chatbot.exceptions import (
     ProviderUnavailable,
 )
 from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, Products, ProviderEvent, page_note
-from chatbot.providers.http import HTTPProvider, public_url, set_or_missing
+from chatbot.providers.http import HTTPProvider, UpstreamReply, public_url, set_or_missing
 from chatbot.providers.shop_tools import TOOL_SPECS, ShopTools
+from chatbot.providers.sse import SSEEvent
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +45,19 @@ Rules:
 _ROLES = {"user": "user", "assistant": "assistant", "staff": "assistant"}
 
 
-class OpenAIProvider(HTTPProvider):
+@dataclass
+class Completion(UpstreamReply):
+    """One streamed completion of a reply: what was asked, and the tool calls it asks for."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    offer_tools: bool = False
+    #: The last round: tools stay declared but the model may not call them.
+    last: bool = False
+    #: Tool calls by index, assembled from their streamed fragments.
+    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+class OpenAIProvider(HTTPProvider[Completion]):
     """Replies from an OpenAI-compatible ``/chat/completions`` endpoint (``OPENAI_BASE_URL``)."""
 
     name = "openai"
@@ -87,16 +102,20 @@ class OpenAIProvider(HTTPProvider):
         max_rounds = max(0, int(self.options.OPENAI_MAX_TOOL_ROUNDS))
         usage = None
         for round_number in range(max_rounds + 1):
-            offer_tools = not self._tools_refused and max_rounds > 0
             # On the last round tools stay declared (earlier messages refer to them) but are off.
-            last = round_number == max_rounds
-            calls, round_usage = yield from self._completion(messages, offer_tools, last)
-            usage = round_usage or usage
-            if not calls or not offer_tools:
+            completion = Completion(
+                request,
+                messages=messages,
+                offer_tools=not self._tools_refused and max_rounds > 0,
+                last=round_number == max_rounds,
+            )
+            yield from self.read_stream(self.open_stream(completion), completion)
+            usage = completion.usage or usage
+            if not completion.calls or not completion.offer_tools:
                 break
-            if last:
+            if completion.last:
                 raise ProviderBadResponse(f"the model still wanted tools after {max_rounds} rounds")
-            ordered = [calls[i] for i in sorted(calls)]
+            ordered = [completion.calls[i] for i in sorted(completion.calls)]
             messages.append(
                 {
                     "role": "assistant",
@@ -119,14 +138,11 @@ class OpenAIProvider(HTTPProvider):
             yield Products(cards)
         yield Done(usage=usage)
 
-    def _completion(
-        self, messages: list[dict[str, Any]], offer_tools: bool, last: bool
-    ) -> Generator[Delta, None, tuple[dict[int, dict[str, str]], dict[str, Any] | None]]:
-        """One streamed completion: yields its text, returns the assembled tool calls and usage."""
-        body: dict[str, Any] = {"model": self.options.OPENAI_MODEL, "messages": messages, "stream": True}
-        if offer_tools:
+    def open_stream(self, reply: Completion) -> requests.Response:
+        body: dict[str, Any] = {"model": self.options.OPENAI_MODEL, "messages": reply.messages, "stream": True}
+        if reply.offer_tools:
             body["tools"] = TOOL_SPECS
-            body["tool_choice"] = "none" if last else "auto"
+            body["tool_choice"] = "none" if reply.last else "auto"
         response = self.send(
             "POST",
             self.base_url + "/chat/completions",
@@ -135,52 +151,40 @@ class OpenAIProvider(HTTPProvider):
             stream=True,
             check=False,
         )
-        if response.status_code == 400 and offer_tools and "tool" in self.error_detail(response).lower():
+        if response.status_code == 400 and reply.offer_tools and "tool" in self.error_detail(response).lower():
             response.close()
             logger.warning(
                 "openai: the model %s does not take tools; answering without them", self.options.OPENAI_MODEL
             )
             self._tools_refused = True
-            return (yield from self._completion(messages, False, last))
+            reply.offer_tools = False
+            return self.open_stream(reply)
         self.raise_for_status(response)
-        calls: dict[int, dict[str, str]] = {}
-        usage = None
-        finished = ended = False
-        events = self.events(response)
-        try:
-            for event in events:
-                if event.is_done:
-                    finished = ended = True
-                    break
-                if not event.data.strip():
-                    continue  # data-only keep-alives some proxies send
-                data = self.parse_json(event.data)
-                if not isinstance(data, dict):
-                    raise ProviderBadResponse("a chunk is not an object")
-                whole = event.body and isinstance(data.get("choices"), list) and not data.get("error")
-                if not whole and (event.body or event.event == "error" or data.get("error")):
-                    raise self._stream_error(data)
-                if isinstance(data.get("usage"), dict):
-                    usage = data["usage"]
-                for choice in data.get("choices") or []:
-                    if not isinstance(choice, dict):
-                        continue
-                    # A server that ignores "stream" sends one whole completion with "message".
-                    delta = choice.get("message" if whole else "delta") or {}
-                    if whole:
-                        finished = True
-                    content = delta.get("content")
-                    if isinstance(content, str) and content:
-                        yield Delta(content)
-                    for fragment in delta.get("tool_calls") or []:
-                        _merge_tool_call(calls, fragment)
-                    if choice.get("finish_reason"):
-                        finished = True
-            if not finished:
-                raise ProviderUnavailable("the server closed the stream before the answer was complete")
-        finally:
-            self.close_stream(response, events, ended=ended)
-        return calls, usage
+        return response
+
+    def map_event(self, event: SSEEvent, reply: Completion) -> Iterator[ProviderEvent]:
+        if not event.data.strip():
+            return  # data-only keep-alives some proxies send
+        data = self.parse_json(event.data)
+        if not isinstance(data, dict):
+            raise ProviderBadResponse("a chunk is not an object")
+        whole = event.body and isinstance(data.get("choices"), list) and not data.get("error")
+        if not whole and (event.body or event.event == "error" or data.get("error")):
+            raise self._stream_error(data)
+        if isinstance(data.get("usage"), dict):
+            reply.usage = data["usage"]
+        for choice in data.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            # A server that ignores "stream" sends one whole completion with "message".
+            delta = choice.get("message" if whole else "delta") or {}
+            if whole or choice.get("finish_reason"):
+                reply.finished = True
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                yield Delta(content)
+            for fragment in delta.get("tool_calls") or []:
+                _merge_tool_call(reply.calls, fragment)
 
     @staticmethod
     def _stream_error(data: dict[str, Any]) -> ProviderError:

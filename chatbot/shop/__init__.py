@@ -8,10 +8,9 @@ from typing import Any
 from django.apps import apps
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.module_loading import import_string
 
 from chatbot.conf import chatbot_settings
-from chatbot.exceptions import ChatbotConfigurationError
+from chatbot.loading import load_class
 from chatbot.shop.base import ShopAdapter
 
 BUILTIN_ADAPTERS = {
@@ -29,14 +28,7 @@ def adapter_path() -> str:
 
 @lru_cache(maxsize=1)
 def get_shop() -> ShopAdapter:
-    path = adapter_path()
-    try:
-        cls = import_string(path)
-    except ImportError as exc:
-        raise ChatbotConfigurationError(f"Cannot load shop adapter {path!r}: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, ShopAdapter)):
-        raise ChatbotConfigurationError(f"{path} is not a chatbot.shop.base.ShopAdapter subclass")
-    return cls()
+    return load_class(adapter_path(), ShopAdapter, "shop adapter")()
 
 
 @receiver(setting_changed)

@@ -16,16 +16,17 @@ from typing import Any
 from django.db import connection
 from django.db.models import BooleanField, CharField, F, Func, Q, QuerySet, Value
 
+from chatbot.language import HAN_RUN
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-z0-9]+")
 
 
 def query_terms(query: str) -> tuple[list[str], list[str]]:
     """(latin words, CJK runs) of the query, lower-cased."""
     text = query.lower()
-    cjk = _CJK_RUN.findall(text)
-    latin = [w for w in _LATIN.findall(_CJK_RUN.sub(" ", text)) if len(w) > 1 or w.isdigit()]
+    cjk = HAN_RUN.findall(text)
+    latin = [w for w in _LATIN.findall(HAN_RUN.sub(" ", text)) if len(w) > 1 or w.isdigit()]
     return latin, cjk
 
 

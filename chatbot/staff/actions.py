@@ -1,18 +1,21 @@
 """What staff do to a conversation: reply, hand it back to the assistant, close it.
 
 Every action stores its result in the database, which is what the widget reads (it polls
-``GET messages?after=`` while a conversation waits for or talks with staff); when Stream is on the
-reply is also posted to the visitor's channel.
+``GET messages?after=`` while a conversation waits for or talks with staff); the chosen transport
+then shows a reply wherever else the visitor reads the conversation (their Stream channel).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 
 from chatbot.models import Conversation, Message
-from chatbot.staff.hooks import call_stream_hook
+from chatbot.transports import get_transport
+
+logger = logging.getLogger(__name__)
 
 
 def _display(user: Any) -> str:
@@ -30,8 +33,17 @@ def staff_reply(conversation: Conversation, author: Any, text: str) -> Message:
     conversation.state = Conversation.State.STAFF
     conversation.assigned_to = author
     conversation.save(update_fields=["state", "assigned_to", "updated"])
-    transaction.on_commit(lambda: call_stream_hook("post_staff_message", conversation, message))
+    transaction.on_commit(lambda: _post_to_transport(conversation, message))
     return message
+
+
+def _post_to_transport(conversation: Conversation, message: Message) -> None:
+    transport = get_transport()
+    try:
+        transport.post_staff_message(conversation, message)
+    except Exception:
+        # The reply is stored and the widget's polling shows it; the transport's copy is the extra.
+        logger.exception("The %s transport could not post staff message %s", transport.name, message.pk)
 
 
 def _set_state(conversation: Conversation, state: str, author: Any, note: str) -> Conversation:

@@ -1,7 +1,7 @@
 """Deleting conversations for privacy: one visitor's, or everything older than a number of days.
 
-Messages go with their conversation (CASCADE). When Stream is on, each conversation's channel is
-deleted through ``chatbot.transports.stream.delete_channel`` if the transport offers it. The change
+Messages go with their conversation (CASCADE). What the chosen transport holds of each conversation
+(its Stream channel) is deleted first, through :meth:`chatbot.transports.base.Transport.forget`. The change
 webhooks whose payloads carry a customer's data go with that customer (:func:`user_deliveries`), or
 with age once they are finished (:func:`old_deliveries`).
 """
@@ -14,13 +14,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from chatbot.exceptions import ChatbotError
 from chatbot.models import Conversation, Message, WebhookDelivery
-from chatbot.staff.hooks import stream_hook
+from chatbot.transports import get_transport
 
 logger = logging.getLogger(__name__)
 
@@ -70,23 +69,10 @@ def select(
 
 def forget_deleted_user(sender: Any, instance: Any, **kwargs: Any) -> None:
     """``pre_delete`` of a user: their conversations go with them (the foreign key cascades), and once
-    the deletion is committed their Stream channels are deleted in the background. The change webhooks
-    that carry their data are deleted with them, in the same transaction."""
+    the deletion is committed the transport forgets them too (their Stream channels, in the background).
+    The change webhooks that carry their data are deleted with them, in the same transaction."""
     user_deliveries(instance).delete()
-    if stream_hook("delete_channel") is None:  # Stream is off
-        return
-    channel_ids = sorted(
-        set(
-            Conversation.objects.filter(user=instance)
-            .exclude(stream_channel_id="")
-            .values_list("stream_channel_id", flat=True)
-        )
-    )
-    if channel_ids:
-        from chatbot.tasks import enqueue
-        from chatbot.transports.stream import delete_channels
-
-        transaction.on_commit(lambda: enqueue(delete_channels, channel_ids))
+    get_transport().forget_user(instance)
 
 
 def old_deliveries(older_than_days: int, now: Any = None) -> QuerySet[WebhookDelivery]:
@@ -132,19 +118,18 @@ def purge(conversations: QuerySet[Conversation], *, dry_run: bool = False) -> Pu
     if dry_run:
         channels = Conversation.objects.filter(pk__in=ids).exclude(stream_channel_id="").count()
         return PurgeResult(len(ids), messages, channels, True)
-    delete_channel = stream_hook("delete_channel")
+    transport = get_transport()
     kept: list[int] = []
-    if delete_channel is not None:
-        for conversation in Conversation.objects.filter(pk__in=ids).exclude(stream_channel_id=""):
-            try:
-                delete_channel(conversation)
-            except ChatbotError as exc:
-                # Deleting only here would leave the visitor's words in Stream with nothing pointing at
-                # them: keep the conversation so the next purge tries again.
-                logger.warning("Purge kept conversation %s: Stream did not delete it (%s)", conversation.pk, exc.code)
-                kept.append(conversation.pk)
-                continue
-            channels += 1
+    for conversation in Conversation.objects.filter(pk__in=ids).iterator():
+        try:
+            forgotten = transport.forget(conversation)
+        except ChatbotError as exc:
+            # Deleting only here would leave the visitor's words in Stream with nothing pointing at
+            # them: keep the conversation so the next purge tries again.
+            logger.warning("Purge kept conversation %s: Stream did not delete it (%s)", conversation.pk, exc.code)
+            kept.append(conversation.pk)
+            continue
+        channels += forgotten
     deleted = sorted(set(ids) - set(kept))
     messages = Message.objects.filter(conversation_id__in=deleted).count()
     Conversation.objects.filter(pk__in=deleted).delete()

@@ -27,7 +27,10 @@ from django.utils.translation import gettext as _
 
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotConfigurationError
+from chatbot.language import CHINESE, is_chinese
 from chatbot.shop import get_shop
+from chatbot.transports import get_transport
+from chatbot.transports.base import Transport
 
 register = template.Library()
 logger = logging.getLogger(__name__)
@@ -35,8 +38,6 @@ logger = logging.getLogger(__name__)
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _PLACEHOLDER_ID = uuid.UUID(int=0)
 DEFAULT_COLOR = "#2563eb"
-#: The stream transport's client, a separate file so builtin-mode pages never download it.
-STREAM_CLIENT = "chatbot/stream/chat-stream.js"
 
 
 @lru_cache(maxsize=8)
@@ -46,11 +47,8 @@ def _has_static(path: str) -> bool:
 
 
 def widget_mode() -> str:
-    """``stream`` only when Stream Chat is switched on and both keys are present."""
-    conf = chatbot_settings
-    if conf.STREAM_CHAT_ENABLED and conf.STREAM_CHAT_API_KEY and conf.STREAM_CHAT_API_SECRET:
-        return "stream"
-    return "builtin"
+    """The chosen transport's mode: ``builtin`` or ``stream``."""
+    return get_transport().widget_mode
 
 
 def _url(name: str, **kwargs: Any) -> str | None:
@@ -60,7 +58,9 @@ def _url(name: str, **kwargs: Any) -> str | None:
         return None
 
 
-def _endpoints(mode: str) -> dict[str, str]:
+def _endpoints(transport: Transport) -> dict[str, str]:
+    # The builtin endpoints are always there: the widget falls back on them while another
+    # transport's client is not available.
     endpoints = {
         "messages": _url("messages"),
         "stop": _url("stop"),
@@ -70,9 +70,8 @@ def _endpoints(mode: str) -> dict[str, str]:
     feedback = _url("feedback", message_id=_PLACEHOLDER_ID)
     if feedback:
         endpoints["feedback"] = feedback.replace(str(_PLACEHOLDER_ID), "{id}")
-    if mode == "stream":
-        endpoints["streamToken"] = _url("stream-chat-token")
-        endpoints["streamMessage"] = _url("stream-message")
+    for key, name in transport.widget_endpoints.items():
+        endpoints[key] = _url(name)
     return {key: value for key, value in endpoints.items() if value}
 
 
@@ -150,7 +149,7 @@ def widget_strings(widget: dict[str, Any]) -> dict[str, str]:
 
 
 #: The language the assistant switches to when a visitor writes it on a page in another language.
-VISITOR_LANGUAGE = "zh-hans"
+VISITOR_LANGUAGE = CHINESE
 #: What the widget relabels when it switches; the error texts stay in the page's language (errors
 #: from the server already come in it), which keeps the page's markup within its budget.
 _SWITCHED = (
@@ -166,7 +165,7 @@ def _translations(widget: dict[str, Any], language: str) -> dict[str, dict[str, 
 
     The assistant answers a Chinese question in Chinese on any page; with these the widget's own
     labels follow it in the browser, without another request."""
-    if language.lower().startswith("zh"):
+    if is_chinese(language):
         return {}
     with override(VISITOR_LANGUAGE):
         strings = widget_strings(widget)
@@ -202,19 +201,20 @@ def widget_config(request) -> dict[str, Any]:
     """The JSON the loader and the chat UI read: endpoints, CSRF token, mode, strings and theme."""
     conf = chatbot_settings
     widget = conf.WIDGET
-    mode = widget_mode()
+    transport = get_transport()
     color = str(widget.get("theme_color") or "")
     color = color if _HEX_COLOR.match(color) else DEFAULT_COLOR
     scheme = widget.get("color_scheme")
     language = get_language() or settings.LANGUAGE_CODE
     assets = {"js": static("chatbot/chat.js"), "css": static("chatbot/chat.css")}
-    if mode == "stream" and _has_static(STREAM_CLIENT):
-        # Loaded by chat.js only in stream mode; without it the widget uses the builtin transport.
-        assets["stream"] = static(STREAM_CLIENT)
+    for key, path in transport.widget_assets.items():
+        # Loaded by chat.js only in that mode; without it the widget uses the builtin transport.
+        if _has_static(path):
+            assets[key] = static(path)
     return {
         "version": 1,
-        "mode": mode,
-        "endpoints": _endpoints(mode),
+        "mode": transport.widget_mode,
+        "endpoints": _endpoints(transport),
         "assets": assets,
         "csrfToken": get_token(request),
         "csrfHeader": _csrf_header(),

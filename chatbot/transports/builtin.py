@@ -1,19 +1,32 @@
-"""The builtin transport: the reply goes back on the same HTTP request as Server-Sent Events."""
+"""The builtin transport: the reply goes back on the same HTTP request as Server-Sent Events.
+
+It needs nothing outside the machine: messages live in the database, and ``POST messages`` streams
+the reply as it is generated. That endpoint is served whichever transport is chosen, since the widget
+falls back on it while another transport's client is not loaded.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
+
+from chatbot.exceptions import ChatbotError
+from chatbot.relay import Turn
+from chatbot.reply_events import ReplyEvents
+from chatbot.transports.base import Transport
+
+logger = logging.getLogger(__name__)
 
 
 def sse_event(name: str, data: Any) -> bytes:
@@ -25,6 +38,12 @@ def _encode(events: Iterator[tuple[str, dict[str, Any]]]) -> Generator[bytes, No
     try:
         for name, data in events:
             yield sse_event(name, data)
+    except Exception:
+        # The relay ends every reply with done or error itself; should something beneath it fail all
+        # the same, the client still gets an ending instead of a stream that breaks off.
+        logger.exception("A reply's events failed")
+        failure = ChatbotError()
+        yield sse_event("error", {"code": failure.code, "message": failure.message})
     finally:
         cast(Generator[Any, None, None], events).close()
 
@@ -143,3 +162,16 @@ def sse_response(request: HttpRequest, events: Iterator[tuple[str, dict[str, Any
     # nginx and similar proxies buffer responses unless told not to.
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+class BuiltinTransport(Transport):
+    """Replies as Server-Sent Events on the request that asked (``POST messages``)."""
+
+    name = "builtin"
+
+    def respond(
+        self, request: HttpRequest, turn: Turn, *, on_close: Callable[[], None] | None = None
+    ) -> StreamingHttpResponse:
+        """The stored question, then the reply as it is written; ``on_close`` runs when the response ends."""
+        events = ReplyEvents(turn, first=[("message", turn.question.as_dict())], on_close=on_close)
+        return sse_response(request, events)

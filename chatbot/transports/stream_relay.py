@@ -15,72 +15,25 @@ import logging
 import time
 from typing import Any
 
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from chatbot import replies
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
+from chatbot.language import answer_language
 from chatbot.models import Message
-from chatbot.relay import Turn, answer_language, relay_reply
-from chatbot.sweep import INTERRUPTED, abandoned_before
-from chatbot.transports.stream import (
-    StreamError,
-    StreamRateLimited,
-    StreamUnavailable,
-    assistant_id,
-    call,
-    channel_for,
-    get_client,
-    message_id_for,
-    take_update,
-    visitor_for,
-)
+from chatbot.relay import Turn, relay_reply
+from chatbot.transports.stream.client import StreamError, StreamRateLimited, StreamUnavailable
+from chatbot.transports.stream.ids import visitor_for
+from chatbot.transports.stream.writer import ERROR, GENERATING, THINKING, ReplyWriter, take_update
 
 logger = logging.getLogger(__name__)
 
-THINKING = "AI_STATE_THINKING"
-GENERATING = "AI_STATE_GENERATING"
-ERROR = "AI_STATE_ERROR"
 # Back-off after a 429 or outage on a partial update; the final update is retried separately.
 _PARTIAL_BACKOFF = 5.0
 _FINAL_ATTEMPTS = 3
-
-
-class ReplyWriter:
-    """One assistant message in one channel, written through the Stream REST API."""
-
-    def __init__(self, message: Message):
-        self.message = message
-        self.id = message_id_for(message.public_id)
-        self.channel = channel_for(message.conversation)
-        self.client = get_client()
-        self.bot = assistant_id()
-        self.partial_updates = 0
-
-    def indicator(self, state: str, ai_message: str = "") -> None:
-        event: dict[str, Any] = {"type": "ai_indicator.update", "ai_state": state, "message_id": self.id}
-        if ai_message:
-            event["ai_message"] = ai_message
-        call("send event", self.channel.send_event, event, self.bot)
-
-    def clear(self) -> None:
-        call("send event", self.channel.send_event, {"type": "ai_indicator.clear", "message_id": self.id}, self.bot)
-
-    def create(self, text: str = "", *, generating: bool = True) -> None:
-        message = {"id": self.id, "text": text, "ai_generated": True, "generating": generating}
-        try:
-            call("send message", self.channel.send_message, message, self.bot, skip_push=True)
-        except StreamError as exc:
-            # A retried task: the message is there already, and the updates that follow fix its text.
-            if "already exists" not in str(getattr(exc, "stream_message", "")):
-                raise
-
-    def update(self, text: str, *, generating: bool) -> None:
-        if not generating:
-            take_update(partial=False)
-        updates = {"set": {"text": text, "generating": generating}}
-        call("update message", self.client.update_message_partial, self.id, updates, self.bot, skip_enrich_url=True)
 
 
 def _with_retries(operation: Any, attempts: int = _FINAL_ATTEMPTS) -> None:
@@ -97,9 +50,7 @@ def _with_retries(operation: Any, attempts: int = _FINAL_ATTEMPTS) -> None:
 
 
 def _fail_row(message: Message, code: str) -> None:
-    Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
-        status=Message.Status.ERROR, error_code=code, updated=timezone.now()
-    )
+    replies.fail(Message.objects.filter(pk=message.pk), code)
 
 
 def _turn_for(reply: Message, ui_language: str, page: str = "") -> Turn | None:
@@ -219,17 +170,14 @@ def sweep_stale_replies() -> int:
     """Replies left "streaming" by a process that died: mark them failed here and in Stream. Replies
     whose final update failed get it written again."""
     settle_unsettled_replies()
-    cutoff = abandoned_before()
     stale = list(
-        Message.objects.filter(status=Message.Status.STREAMING, role=Message.Role.ASSISTANT, updated__lt=cutoff)
+        replies.abandoned(Message.objects.filter(role=Message.Role.ASSISTANT))
         .exclude(conversation__stream_channel_id="")
         .select_related("conversation")[:20]
     )
     swept = 0
     for message in stale:
-        if not Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
-            status=Message.Status.ERROR, error_code=INTERRUPTED, updated=timezone.now()
-        ):
+        if not replies.fail(Message.objects.filter(pk=message.pk), replies.INTERRUPTED):
             continue  # another worker got there first
         swept += 1
         text = _("The answer was interrupted. Please ask again.")

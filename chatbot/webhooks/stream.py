@@ -20,26 +20,21 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
-from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_tasks import task
 
+from chatbot import replies
 from chatbot.api.parsers import loads_bounded
 from chatbot.conf import chatbot_settings
+from chatbot.language import active_language
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import ReplyInProgress, begin_turn
-from chatbot.stops import stop_watcher
 from chatbot.tasks import enqueue
-from chatbot.transports.stream import (
-    assistant_id,
-    call,
-    get_client,
-    stream_enabled,
-    visitor_for,
-    visitor_user_id,
-)
+from chatbot.transports.stream import stream_enabled
+from chatbot.transports.stream.client import call, get_client
+from chatbot.transports.stream.ids import assistant_id, visitor_for, visitor_user_id
 from chatbot.transports.stream_relay import stream_reply
 
 logger = logging.getLogger(__name__)
@@ -198,7 +193,7 @@ def on_message_new(event: dict[str, Any]) -> str:
         return "stored"
     answer = turn.reply or turn.notice
     if answer is not None:
-        enqueue(stream_reply, str(answer.public_id), translation.get_language() or "en")
+        enqueue(stream_reply, str(answer.public_id), active_language())
     return "queued"
 
 
@@ -213,11 +208,7 @@ def on_ai_stop(event: dict[str, Any]) -> str:
     author = _text(_object(event.get("user")).get("id"))
     if conversation is None or author != visitor_user_id(visitor_for(conversation)):
         return "ignored"
-    pks = list(
-        conversation.messages.filter(status=Message.Status.STREAMING).values_list("pk", flat=True)
-    )
-    Message.objects.filter(pk__in=pks).update(stop_requested=True)
-    stop_watcher.stop_here(pks)
+    replies.request_stop(conversation.messages.all())
     return "stopped"
 
 

@@ -42,6 +42,12 @@ class FakeHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        fake = self.server.fake
+        with fake.lock:
+            fake.connections += 1
+
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -130,6 +136,8 @@ class FakeServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        #: TCP connections accepted: a client that keeps its connection alive opens one for many requests.
+        self.connections = 0
         #: What the fake found wrong in what it was sent; tests assert it stays empty.
         self.problems: list[str] = []
         self.release = threading.Event()

@@ -618,7 +618,7 @@ def stream_fixture(settings):
     request would), so later counts of calls are exact."""
     from django.core.cache import cache
 
-    from chatbot.transports.stream_bootstrap import on_first_request
+    from chatbot.transports.stream.bootstrap import on_first_request
 
     with FakeStream() as fake:
         # What an earlier test's fake was told is remembered under its address, and a new fake may get

@@ -13,8 +13,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import URLValidator
 
 from chatbot.exceptions import ChatbotError
-from chatbot.transports.stream import assistant_id, ensure_assistant, stream_enabled
-from chatbot.transports.stream_bootstrap import DISABLED_MESSAGE, WEBHOOK_EVENTS, register_webhook
+from chatbot.transports.stream import stream_enabled
+from chatbot.transports.stream.bootstrap import DISABLED_MESSAGE, WEBHOOK_EVENTS, register_webhook
+from chatbot.transports.stream.channels import ensure_assistant
+from chatbot.transports.stream.ids import assistant_id
 
 
 class Command(BaseCommand):

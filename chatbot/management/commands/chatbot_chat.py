@@ -17,11 +17,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.identity import Visitor
+from chatbot.language import answer_language
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation
 from chatbot.providers import get_provider, provider_class
 from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, Suggestions
-from chatbot.relay import answer_language
 from chatbot.shop import get_shop
 
 QUIT = {"/quit", "/exit", "/q"}

@@ -60,21 +60,23 @@ class Command(BaseCommand):
             self.failures += 1
             # The same problem as the settings check chatbot.E002; count it once.
             return {"chatbot.E002"}
-        is_configured: Any = getattr(cls, "is_configured", None)
-        if not active and is_configured is None:
-            self.stdout.write("  not in use")
-            return set()
-        if not active and not is_configured(chatbot_settings):
+        if not active and not cls.is_configured(chatbot_settings):
             self.stdout.write("  not configured")
             return set()
         provider: Provider = get_provider() if active else cls(chatbot_settings)
+        try:
+            return self.report_configured(provider, active=active)
+        finally:
+            if not active:
+                provider.close()
+
+    def report_configured(self, provider: Provider, *, active: bool) -> set[str]:
         described = {k: v for k, v in provider.describe().items() if k != "provider"}
         for key, value in described.items():
             self.stdout.write(f"  {key}: {value}")
         if not described:
             self.stdout.write("  no settings needed")
-        system_checks = getattr(cls, "system_checks", None)
-        messages = system_checks(chatbot_settings) if system_checks else []
+        messages = provider.system_checks(chatbot_settings)
         for message in messages:
             self.write_message(message)
         if not active:

@@ -12,11 +12,14 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from chatbot.exceptions import ShopError
+from chatbot.language import is_chinese, reply_language
 from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, ProviderEvent, Suggestions
 from chatbot.providers.local import orders, policies
 from chatbot.providers.local.catalogue import catalogue_for
@@ -35,8 +38,12 @@ class LocalProvider(Provider):
 
     name = "local"
 
+    @classmethod
+    def is_configured(cls, conf: Any) -> bool:
+        return True  # it needs no settings
+
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
-        lang = "zh-hans" if request.language.startswith("zh") else "en"
+        lang = reply_language(request.language)
         with translation.override(lang):
             answer = self.answer(request, lang)
             cards = [request.shop.card(product) for product in answer.products]
@@ -87,7 +94,7 @@ class LocalProvider(Provider):
         pages = request.shop.policies()
         ordered = sorted(pages, key=lambda p: p.topic != topic)
         for page in ordered:
-            found = policies.answer(text, page, lexicon, chinese=lang == "zh-hans")
+            found = policies.answer(text, page, lexicon, chinese=is_chinese(lang))
             if found:
                 more = policies.more_link(page)
                 return Answer(found + (f"\n\n{more}" if more else ""))
@@ -104,14 +111,15 @@ class LocalProvider(Provider):
         page: Policy | None = next((p for p in request.shop.policies() if p.topic == "returns"), None)
         if page is None:
             return ""
-        question = "取消订单" if lang == "zh-hans" else "cancel an order until it has been dispatched"
-        return policies.answer(question, page, lexicon, chinese=lang == "zh-hans") or ""
+        # What the returns page is searched for, in the page's language.
+        question = pgettext("policy search", "cancel an order until it has been dispatched")
+        return policies.answer(question, page, lexicon, chinese=is_chinese(lang)) or ""
 
 
 def _chunks(answer: str, lang: str) -> Iterator[str]:
     """Word-sized pieces; a few characters at a time for Chinese, which has no spaces."""
     for token in _CHUNK.findall(answer):
-        if lang == "zh-hans" and len(token) > 4:
+        if is_chinese(lang) and len(token) > 4:
             for start in range(0, len(token), 3):
                 yield token[start : start + 3]
         else:

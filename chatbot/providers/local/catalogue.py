@@ -16,7 +16,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from chatbot.providers.local.words import Lexicon, Term, cjk_words_of, has_cjk, latin_words
+from chatbot.language import has_chinese
+from chatbot.providers.local.words import Lexicon, Term, cjk_words_of, latin_words
 from chatbot.shop.base import ProductInfo, ShopAdapter
 
 TITLE, CATEGORY, BODY = 3.0, 2.0, 1.0
@@ -90,7 +91,7 @@ class Catalogue:
                 category=concepts[1],
                 body=concepts[2],
                 title_text=product.title.lower(),
-                body_text=product.description.lower() if has_cjk(product.description) else "",
+                body_text=product.description.lower() if has_chinese(product.description) else "",
             )
             self.entries[product.id] = entry
             self.currency = self.currency or product.currency

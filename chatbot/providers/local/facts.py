@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chatbot.language import HAN
 from chatbot.providers.local.words import Lexicon
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\u3400-\u9fff])|(?<=[。！？])")
+_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[A-Z0-9{HAN}])|(?<=[。！？])")
 _NEGATION = re.compile(r"\b(not|no|never|without|isn't|aren't|doesn't|don't)\b|不|没有|非|无", re.I)
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "single": 1, "solo": 1, "double": 2,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from chatbot.providers.local.words import Lexicon, cjk_words_of, has_cjk, stem
+from chatbot.language import has_chinese, mostly_chinese
+from chatbot.providers.local.words import Lexicon, cjk_words_of, stem
 from chatbot.shop.base import Policy
 
 _PARAGRAPHS = re.compile(r"\n\s*\n")
@@ -63,13 +64,8 @@ def parse(policy: Policy) -> list[Sentence]:
             continue
         for sentence in _SENTENCES.split(paragraph):
             if sentence.strip():
-                result.append(Sentence(sentence.strip(), heading, chinese or _mostly_chinese(sentence)))
+                result.append(Sentence(sentence.strip(), heading, chinese or mostly_chinese(sentence)))
     return result
-
-
-def _mostly_chinese(text: str) -> bool:
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
-    return cjk > len(text) / 3
 
 
 def _words(text: str, lexicon: Lexicon, cjk: frozenset[str]) -> set[str]:
@@ -107,7 +103,7 @@ def answer(question: str, policy: Policy, lexicon: Lexicon, chinese: bool) -> st
 def _answer(question: str, pool: list[Sentence], lexicon: Lexicon) -> str | None:
     # Two-character pieces of the page's Chinese ("运费", "工作日" as "工作"), so the lexicon's longer words
     # ("退款") are never swallowed by a long stretch of the page.
-    pieces = cjk_words_of(" ".join(s.text for s in pool)) if has_cjk(question) else set()
+    pieces = cjk_words_of(" ".join(s.text for s in pool)) if has_chinese(question) else set()
     cjk = frozenset(p for p in pieces if len(p) == 2)
     asked = _bag(question, lexicon, cjk) - _GENERIC
     if not pool:

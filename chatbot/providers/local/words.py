@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+from chatbot.language import HAN, HAN_RUN, has_chinese
+
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 LEXICON_FILE = Path(__file__).with_name("lexicon.txt")
 _MAX_PHRASE = 4
@@ -21,17 +22,13 @@ _MAX_CJK = 6
 _DENIED = re.compile(r"\bnot\b|\bnon-|不")
 
 
-_SCRIPT_CHANGE = re.compile(r"(?<=[\u3400-\u9fff])(?=[A-Za-z0-9£$€#])|(?<=[A-Za-z0-9%])(?=[\u3400-\u9fff])")
+_SCRIPT_CHANGE = re.compile(f"(?<=[{HAN}])(?=[A-Za-z0-9£$€#])|(?<=[A-Za-z0-9%])(?=[{HAN}])")
 
 
 def spaced(text: str) -> str:
     """A space where Chinese meets Latin letters or digits ("订单100007到哪" -> "订单 100007 到哪"), so
     word boundaries in the question's patterns hold in mixed text."""
     return _SCRIPT_CHANGE.sub(" ", text)
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK_RUN.search(text))
 
 
 @lru_cache(maxsize=65536)
@@ -95,7 +92,7 @@ class Lexicon:
                 self.parents[concept] = tuple(p.strip().lower() for p in parents.split(","))
             for word in [concept, *words.split(",")]:
                 word = word.strip().lower()
-                if has_cjk(word):
+                if has_chinese(word):
                     self.chinese.setdefault(word, concept)
                 elif word:
                     self.phrases.setdefault(tuple(latin_words(word)), concept)
@@ -126,7 +123,7 @@ class Lexicon:
         """The concepts ``text`` names, in order; ``cjk_words`` are extra Chinese words (the titles')."""
         found: list[Term] = []
         lowered = text.lower()
-        raw = raw_words(_CJK_RUN.sub(" , ", lowered))
+        raw = raw_words(HAN_RUN.sub(" , ", lowered))
         words = [stem(w) for w in raw]
         index = 0
         while index < len(words):
@@ -141,7 +138,7 @@ class Lexicon:
             else:
                 found.append(Term(words[index], "word", raw[index]))
                 index += 1
-        for run in _CJK_RUN.findall(lowered):
+        for run in HAN_RUN.findall(lowered):
             found.extend(self._cjk_terms(run, cjk_words))
         return found
 
@@ -194,7 +191,7 @@ def load_lexicon(extra_file: str = "") -> Lexicon:
 def cjk_words_of(text: str) -> set[str]:
     """Every Chinese piece of two to six characters in ``text`` (titles), for cutting questions."""
     pieces: set[str] = set()
-    for run in _CJK_RUN.findall(text.lower()):
+    for run in HAN_RUN.findall(text.lower()):
         for size in range(2, min(_MAX_CJK, len(run)) + 1):
             pieces.update(run[i : i + size] for i in range(len(run) - size + 1))
     return pieces

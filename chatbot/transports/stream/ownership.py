@@ -2,7 +2,7 @@
 
 Creating a channel is get-or-create: if someone else made a channel with that id first (a visitor's
 client may create channels unless the app's permissions forbid it), Stream returns theirs, with them
-in it. Channel ids are unguessable (``chatbot.transports.stream.visitor_channel_id``), and a channel
+in it. Channel ids are unguessable (``chatbot.transports.stream.ids.visitor_channel_id``), and a channel
 is used only when the assistant created it and no one but the visitor and the assistant is a member,
 so a visitor's messages and the assistant's answers (with the customer's orders) never go to a
 channel anyone else can read.

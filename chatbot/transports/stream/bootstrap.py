@@ -15,7 +15,9 @@ from typing import Any
 
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
-from chatbot.transports.stream import call, ensure_assistant, get_client, stream_enabled
+from chatbot.transports.stream import stream_enabled
+from chatbot.transports.stream.channels import ensure_assistant
+from chatbot.transports.stream.client import call, get_client
 
 logger = logging.getLogger(__name__)
 

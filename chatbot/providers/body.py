@@ -1,0 +1,68 @@
+"""Reading a streamed response's body: its bytes as they arrive, and the idle limit of a stream.
+
+Used by :meth:`chatbot.providers.http.HTTPProvider.events`; the bytes go to the SSE reader
+(:mod:`chatbot.providers.sse`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import requests
+
+from chatbot.exceptions import ProviderTimeout
+
+
+class Silence:
+    """The idle limit of one stream, enforced through the socket's timeout: before each read the
+    timeout is what is left of the idle time (or the read timeout, when that is shorter), so a
+    silent server raises the same socket timeout a stalled one does, only sooner."""
+
+    def __init__(self, response: requests.Response, idle: float, read_timeout: float):
+        connection = getattr(response.raw, "connection", None)
+        self.sock = getattr(connection, "sock", None)
+        # Without a socket to time (a response not read from the network) only the read timeout applies.
+        self.idle = idle if self.sock is not None else 0.0
+        self.read_timeout = read_timeout
+        self.deadline: float | None = None
+        #: True while the socket's timeout is the idle time left rather than the read timeout.
+        self.idle_bound = False
+
+    def restart(self) -> None:
+        if self.idle:
+            self.deadline = time.monotonic() + self.idle
+
+    def watch(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        while True:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("idle")
+                self.idle_bound = left < self.read_timeout
+                assert self.sock is not None  # a deadline is only set when there is a socket
+                self.sock.settimeout(min(left, self.read_timeout))
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    def timeout_error(self) -> ProviderTimeout:
+        if self.deadline is not None and (self.idle_bound or time.monotonic() >= self.deadline):
+            return ProviderTimeout(f"the stream started, then sent nothing for {self.idle:g} s")
+        return ProviderTimeout("the stream stalled")
+
+
+def iter_bytes(response: requests.Response) -> Iterator[bytes]:
+    raw = response.raw
+    if getattr(raw, "chunked", False) or not hasattr(raw, "read1"):
+        # Chunked bodies (what SSE servers send over HTTP/1.1) come out one chunk at a time.
+        yield from response.iter_content(chunk_size=None)
+        return
+    # A body delimited by closing the connection: read1 hands over what has arrived instead of
+    # waiting for a full buffer, so deltas are not held back.
+    while True:
+        data = raw.read1(65536, decode_content=True)
+        if not data:
+            return
+        yield data

@@ -1,0 +1,142 @@
+"""The ``stream-chat`` SDK client, and the app's typed errors for what Stream answers.
+
+Everything goes through the SDK with the server secret, which never leaves the server. Each call runs
+through :func:`call`, which turns the SDK's and ``requests``' failures into the errors below (details
+go to the log, never to the visitor).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+from stream_chat import StreamChat
+from stream_chat.base.exceptions import StreamAPIException
+
+from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ChatbotError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class StreamError(ChatbotError):
+    """Stream answered with an error we do not expect (bad input, permissions)."""
+
+    code = "stream_error"
+    default_message = _("The live chat could not take that message. Please try again.")
+    status = 502
+    #: Stream's own error code and message, for the log and for callers that expect one.
+    stream_code: Any = None
+    stream_message: str = ""
+    http_status: int = 0
+
+
+class StreamDisabled(ChatbotError):
+    code = "stream_disabled"
+    default_message = _("Live chat is not switched on for this shop.")
+    status = 503
+
+
+class StreamUnavailable(ChatbotError):
+    """Stream could not be reached, timed out, or failed on its side (5xx)."""
+
+    code = "stream_unavailable"
+    default_message = _("The live chat service is unavailable right now. Please try again in a moment.")
+    status = 503
+
+
+class StreamRateLimited(StreamUnavailable):
+    code = "stream_rate_limited"
+    default_message = _("The live chat is very busy right now. Please try again in a moment.")
+    #: Stream's 429 carries no reset time in the SDK's exception; a minute is its window.
+    retry_after = 60
+
+
+_local = threading.local()
+
+
+def _client_options() -> tuple[str, str, str, float]:
+    conf = chatbot_settings
+    return (
+        conf.STREAM_CHAT_API_KEY,
+        conf.STREAM_CHAT_API_SECRET,
+        conf.STREAM_CHAT_BASE_URL or "",
+        float(conf.STREAM_CHAT_TIMEOUT),
+    )
+
+
+def get_client() -> StreamChat:
+    """The SDK client for this thread: its ``requests.Session`` is not documented as thread-safe.
+
+    Raises StreamDisabled unless Stream is the chosen transport."""
+    from chatbot.transports.stream import stream_enabled  # the package is built on this module
+
+    if not stream_enabled():
+        raise StreamDisabled()
+    options = _client_options()
+    cached = getattr(_local, "client", None)
+    if cached is None or cached[0] != options:
+        key, secret, base_url, timeout = options
+        kwargs = {"base_url": base_url} if base_url else {}
+        cached = (options, StreamChat(api_key=key, api_secret=secret, timeout=timeout, **kwargs))
+        _local.client = cached
+    return cached[1]
+
+
+def call(operation: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one SDK call, turning its failures into the app's typed errors (details go to the log)."""
+    try:
+        return fn(*args, **kwargs)
+    except StreamAPIException as exc:
+        code = getattr(exc, "error_code", None)  # absent when the body was not JSON (a proxy's 502)
+        logger.warning("Stream %s failed: HTTP %s, code %s", operation, exc.status_code, code)
+        if exc.status_code == 429 or code == 9:
+            raise StreamRateLimited(f"{operation}: 429") from exc
+        if exc.status_code >= 500 or exc.status_code == 408:
+            raise StreamUnavailable(f"{operation}: HTTP {exc.status_code}") from exc
+        error = StreamError(f"{operation}: HTTP {exc.status_code} code {code}")
+        error.stream_code = code
+        error.http_status = exc.status_code
+        error.stream_message = getattr(exc, "error_message", "")
+        raise error from exc
+    except requests.RequestException as exc:
+        logger.warning("Stream %s failed: %s", operation, type(exc).__name__)
+        raise StreamUnavailable(f"{operation}: {type(exc).__name__}") from exc
+
+
+def cache_key(kind: str, stream_id: str) -> str:
+    """A key in Django's cache for something this Stream app was told (one app per key and base URL)."""
+    key, _secret, base_url, _timeout = _client_options()
+    app = hashlib.sha256(f"{key}|{base_url}".encode()).hexdigest()[:16]
+    return f"chatbot:stream:{kind}:{app}:{stream_id}"
+
+
+_HEALTHY_SECONDS = 30
+
+
+def stream_health() -> tuple[bool, str]:
+    """``(ok, detail)`` for the health check: one cheap authenticated call.
+
+    A good answer is remembered for half a minute: load balancers poll health often, and each poll
+    would otherwise be a call against the app's Stream rate limits. A failure is never remembered.
+    """
+    key = cache_key("user", "health")
+    if cache.get(key):
+        return True, "ok"
+    try:
+        client = get_client()
+        call("app settings", client.get_app_settings)
+    except StreamRateLimited:
+        return True, "rate limited"
+    except ChatbotError as exc:
+        return False, exc.code
+    cache.set(key, True, _HEALTHY_SECONDS)
+    return True, "ok"
