@@ -183,7 +183,11 @@ def offer_human(reply: Any, language: str) -> Any | None:
     if reply.status == Message.Status.ERROR:
         # The visitor saw an error, not this text: the offer goes in a message of its own.
         return Message(
-            conversation=reply.conversation, role=Message.Role.ASSISTANT, text=OFFER_HUMAN[lang], suggestions=[chip]
+            conversation=reply.conversation,
+            role=Message.Role.ASSISTANT,
+            kind=Message.Kind.NOTICE,
+            text=OFFER_HUMAN[lang],
+            suggestions=[chip],
         )
     if not _MENTIONS_HUMAN.search(reply.text):
         reply.text = f"{reply.text.rstrip()}\n\n{OFFER_HUMAN[lang]}".lstrip()

@@ -122,6 +122,7 @@ def begin_turn(
                 turn.notice = Message.objects.create(
                     conversation=conversation,
                     role=Message.Role.ASSISTANT,
+                    kind=Message.Kind.NOTICE,
                     text=handoff_notice(language),
                 )
         else:

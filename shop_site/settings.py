@@ -9,7 +9,7 @@ import environ
 from oscar.defaults import *  # noqa: F403 - Oscar's documented way to get its defaults
 
 from chatbot.conf import settings_from_env
-from shop_site.dashboard.access import staff_only
+from shop_site.dashboard.access import staff_only, support_chat_label
 from shop_site.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -210,7 +210,12 @@ OSCAR_ORDER_STATUS_CASCADE = {status: status for status in OSCAR_ORDER_STATUS_PI
 # The support chat inbox (shop_site.dashboard) in the dashboard's menu, for staff.
 OSCAR_DASHBOARD_NAVIGATION = [
     *OSCAR_DASHBOARD_NAVIGATION,  # noqa: F405
-    {"label": "Support chat", "icon": "fas fa-comments", "url_name": "chat-dashboard:inbox", "access_fn": staff_only},
+    {
+        "label": support_chat_label,
+        "icon": "fas fa-comments",
+        "url_name": "chat-dashboard:inbox",
+        "access_fn": staff_only,
+    },
 ]
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

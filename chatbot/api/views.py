@@ -190,7 +190,9 @@ class MessagesView(ChatbotAPIView):
         conversation = open_conversation(visitor, create=False) if visitor else None
         if conversation is None:
             return Response({"conversation": None, "messages": []})
-        messages = conversation.messages.exclude(role=Message.Role.SYSTEM).order_by("created", "id")
+        messages = (
+            conversation.messages.exclude(role=Message.Role.SYSTEM).select_related("author").order_by("created", "id")
+        )
         after = request.query_params.get("after")
         if after:
             # Polling for staff replies: only what came after the last message the widget has.
@@ -275,6 +277,7 @@ class FeedbackView(ChatbotAPIView):
             Message.objects.filter(
                 public_id=message_id,
                 role=Message.Role.ASSISTANT,
+                kind=Message.Kind.REPLY,
                 conversation__in=Conversation.objects.for_visitor(visitor),
             )
             .only("pk")
