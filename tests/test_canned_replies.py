@@ -21,6 +21,7 @@ def pages(conversation: Conversation) -> list[str]:
     return [f"/admin/chatbot/conversation/{conversation.pk}/change/", f"/dashboard/chat/{conversation.pk}/"]
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 def test_staff_who_reply_and_may_use_canned_replies_get_them_in_the_reply_box(conversation):
     client = staff("sam", "change_conversation", "view_cannedreply")
     for path in pages(conversation):
@@ -31,6 +32,7 @@ def test_staff_who_reply_and_may_use_canned_replies_get_them_in_the_reply_box(co
         assert ">Delivery times</button>" in page
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 @pytest.mark.parametrize("codenames", [("change_conversation",), ("view_conversation", "view_cannedreply")])
 def test_without_both_permissions_there_are_none(conversation, codenames):
     client = staff("pat", *codenames)

@@ -216,6 +216,7 @@ class TickerProvider(Provider):
         raise ProviderUnavailable("nobody stopped the ticker")
 
 
+@pytest.mark.demo  # the demo's dashboard or its production server
 @pytest.mark.django_db(transaction=True)
 def test_after_the_storm_the_stop_watcher_still_stops_a_reply_asked_on_another_server(tmp_path):
     with production_server("tests.test_database_faults.TickerProvider", tmp_path) as base:

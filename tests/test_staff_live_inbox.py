@@ -35,6 +35,7 @@ def live_urls(conversation: Conversation) -> list[str]:
     return [f"/admin/chatbot/conversation/{conversation.pk}/live/", f"/dashboard/chat/{conversation.pk}/live/"]
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 def test_new_messages_after_the_cursor_come_rendered_as_the_page_renders_them(conversation):
     reader = staff("rita", "view_conversation")
     first = conversation.messages.get().pk
@@ -66,6 +67,7 @@ def test_a_reply_still_streaming_is_sent_again_until_it_is_finished(conversation
     assert "it left today" in page["messages"][0]["html"] and page["after"] == reply.pk
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 @pytest.mark.parametrize("after", ["x", "-1", "1" * 40])
 def test_a_bad_cursor_is_a_400(conversation, after):
     reader = staff("rita", "view_conversation")
@@ -75,6 +77,7 @@ def test_a_bad_cursor_is_a_400(conversation, after):
         assert response.json()["error"]["code"] == "invalid"
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 def test_only_staff_who_may_read_conversations_get_it(conversation):
     for client in (staff("pat"), staff("cust", "view_conversation", is_staff=False), Client()):
         for url in live_urls(conversation):
@@ -85,6 +88,7 @@ def test_only_staff_who_may_read_conversations_get_it(conversation):
     assert staff("rita", "view_conversation").get(missing).status_code == 404
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 def test_the_conversation_pages_poll_their_own_endpoint(conversation):
     reader = staff("rita", "view_conversation")
     admin_page = reader.get(f"/admin/chatbot/conversation/{conversation.pk}/change/").content.decode()
@@ -95,6 +99,7 @@ def test_the_conversation_pages_poll_their_own_endpoint(conversation):
         assert "/static/chatbot/staff/inbox.js" in page
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 def test_the_waiting_count_on_the_admin_index_and_in_the_dashboard_menu(conversation):
     Conversation.objects.create(guest_id="h" * 32, state=Conversation.State.WAITING)
     Conversation.objects.create(guest_id="i" * 32, state=Conversation.State.STAFF)

@@ -130,6 +130,7 @@ def test_a_signed_in_customer_is_answered_at_their_account_address(chat):
     assert Conversation.objects.get().contact_email == ""
 
 
+@pytest.mark.demo  # the dashboard or the demo's admin index
 def test_staff_see_the_email_in_the_admin_and_the_dashboard(chat):
     conversation = waiting(chat)
     chat.post(URL, {"email": "bo@example.com"})
