@@ -26,9 +26,11 @@ BENCHES = {
     "stream_updates": "bench.stream_updates",
     "stream_cost": "bench.stream_cost",
 }
-#: Run only when named: they build whole environments and take minutes.
+#: Run only when named: they take minutes (one builds whole environments, one compares two
+#: database setups round after round).
 ON_REQUEST = {
     "docker_steps": "bench.docker_steps",
+    "connections": "bench.connections",
 }
 
 

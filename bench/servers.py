@@ -40,9 +40,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def bench_env(**chatbot: Any) -> dict[str, str]:
+def bench_env(environ: dict[str, str] | None = None, **chatbot: Any) -> dict[str, str]:
+    """The server's environment: the bench settings, ``environ`` (settings the demo reads from the
+    environment), and ``chatbot`` as extra ``CHATBOT`` keys."""
     env = {
         **os.environ,
+        **(environ or {}),
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": DATABASE_URL,
         "CACHE_URL": CACHE_URL,
@@ -124,7 +127,12 @@ def process(args: list[str], port: int, env: dict[str, str] | None = None, log: 
 
 @contextlib.contextmanager
 def gunicorn(
-    *, workers: int = WORKERS, threads: int = THREADS, log: Path | None = None, **chatbot: Any
+    *,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+    log: Path | None = None,
+    environ: dict[str, str] | None = None,
+    **chatbot: Any,
 ) -> Iterator[str]:
     """The production server on a free port; yields its base URL."""
     port = free_port()
@@ -134,7 +142,7 @@ def gunicorn(
         "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
         "--backlog", "2048", "--graceful-timeout", "5",
     ]
-    with process(args, port, bench_env(**chatbot), log):
+    with process(args, port, bench_env(environ, **chatbot), log):
         yield f"http://127.0.0.1:{port}"
 
 

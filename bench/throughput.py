@@ -60,7 +60,7 @@ async def _closed_loop(base: str, request, clients: int, seconds: float, ready=N
             await visitor.__aexit__(None, None, None)
 
 
-async def _bare(visitor: Visitor) -> str:
+async def post_bare(visitor: Visitor) -> str:
     status, _ = await visitor.post_json("/bench/bare", {"text": "hello"})
     return str(status)
 
@@ -75,7 +75,7 @@ async def _bare_session(visitor: Visitor) -> str:
     return str(status)
 
 
-async def _message(visitor: Visitor) -> str:
+async def post_message(visitor: Visitor) -> str:
     return (await visitor.ask("hello")).outcome
 
 
@@ -107,9 +107,9 @@ def run() -> dict:
     ensure_database()
     rows = []
     with gunicorn(log=server_log("throughput"), PROVIDER="bench.providers.InstantProvider") as base:
-        asyncio.run(_closed_loop(base, _bare, 4, 1))  # warm up every worker
-        bare = measure(base, "bare Django view (POST /bench/bare)", _bare)
-        message = measure(base, "POST /api/chatbot/messages (SSE to the end)", _message)
+        asyncio.run(_closed_loop(base, post_bare, 4, 1))  # warm up every worker
+        bare = measure(base, "bare Django view (POST /bench/bare)", post_bare)
+        message = measure(base, "POST /api/chatbot/messages (SSE to the end)", post_message)
         # Not a goal: the floor of storing a message (session read, one transaction of two inserts).
         asyncio.run(_closed_loop(base, _bare_write, 4, 1))
         floor = measure(base, "reference: session + two inserts in one transaction", _bare_write)
@@ -128,8 +128,8 @@ def run() -> dict:
                 STREAM_CHAT_ENABLED=True, STREAM_CHAT_API_KEY=API_KEY, STREAM_CHAT_API_SECRET=API_SECRET,
                 STREAM_CHAT_BASE_URL=fake.url,
             ) as base:
-                asyncio.run(_closed_loop(base, _bare, 4, 1))
-                bare_stream = measure(base, "bare Django view (same server, Stream on)", _bare)
+                asyncio.run(_closed_loop(base, post_bare, 4, 1))
+                bare_stream = measure(base, "bare Django view (same server, Stream on)", post_bare)
                 # Stream calls are counted from when every visitor has had its first token (which
                 # creates its Stream user and channel) to the end of the timed part.
                 mark = []

@@ -12,15 +12,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from chatbot.models import Conversation, Message, SyncState, WebhookDelivery
-from chatbot.staff import actions, inbox, insights
+from chatbot.models import CannedReply, Conversation, Message, SyncState, WebhookDelivery
+from chatbot.staff import actions, inbox, insights, live
 
 
 class ReplyForm(forms.Form):
@@ -33,10 +33,13 @@ class ReplyForm(forms.Form):
 class ConversationAdmin(admin.ModelAdmin):
     list_display = ("visitor", "state", "assigned_to", "handoff_requested_at", "message_count", "updated")
     list_filter = ("state",)
-    search_fields = ("user__email", "user__username", "guest_id", "messages__text")
+    search_fields = ("user__email", "user__username", "guest_id", "contact_email", "messages__text")
     list_select_related = ("user", "assigned_to")
     ordering = ("-updated", "-id")
-    readonly_fields = ("public_id", "user", "guest_id", "provider", "created", "updated", "handoff_requested_at")
+    readonly_fields = (
+        "public_id", "user", "guest_id", "provider", "created", "updated", "handoff_requested_at",
+        "contact_email",
+    )
     change_form_template = "admin/chatbot/conversation/inbox_detail.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:
@@ -54,9 +57,10 @@ class ConversationAdmin(admin.ModelAdmin):
         return getattr(obj, "message_count", 0)
 
     def get_urls(self) -> list:
-        name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_insights"
+        prefix = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
         return [
-            path("insights/", self.admin_site.admin_view(self.insights_view), name=name),
+            path("insights/", self.admin_site.admin_view(self.insights_view), name=f"{prefix}_insights"),
+            path("<path:object_id>/live/", self.admin_site.admin_view(self.live_view), name=f"{prefix}_live"),
             *super().get_urls(),
         ]
 
@@ -92,6 +96,8 @@ class ConversationAdmin(admin.ModelAdmin):
             "can_change": can_change,
             "original": conversation,
             "has_view_permission": True,
+            "live_url": reverse(f"{self.admin_site.name}:chatbot_conversation_live", args=[conversation.pk]),
+            "canned_replies": inbox.canned_replies(request.user) if can_change else [],
         }
         return TemplateResponse(request, self.change_form_template, {**context, **(extra_context or {})})
 
@@ -112,6 +118,15 @@ class ConversationAdmin(admin.ModelAdmin):
         self.message_user(request, _("Reply sent."), messages.SUCCESS)
         return True
 
+    def live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """What changed on a conversation's page since ``?after=<message pk>`` (staff-only JSON)."""
+        if not object_id.isdigit():
+            raise Http404
+        conversation = get_object_or_404(Conversation, pk=object_id)
+        if not self.has_view_permission(request, conversation):
+            raise PermissionDenied
+        return live.live_response(conversation, request.GET.get("after"))
+
     def insights_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -127,6 +142,18 @@ class ConversationAdmin(admin.ModelAdmin):
             "day_choices": [7, 30, 90, 365],
         }
         return TemplateResponse(request, "admin/chatbot/insights.html", context)
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Saved answers for the reply box; adding, changing and deleting them take the usual permissions."""
+
+    list_display = ("title", "short_text", "updated")
+    search_fields = ("title", "text")
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: CannedReply) -> str:
+        return obj.text[:80]
 
 
 @admin.register(Message)

@@ -109,15 +109,26 @@ def next_staff_time(when: datetime | None = None) -> datetime | None:
 
 @register()
 def check_business_hours(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """A malformed ``BUSINESS_HOURS`` is reported at start-up, not on a visitor's handoff."""
+    """A malformed ``BUSINESS_HOURS`` or ``STAFF_REPLY_MINUTES`` is reported at start-up, not on a
+    visitor's handoff."""
+    errors: list[CheckMessage] = []
     try:
         configured_hours()
     except ChatbotConfigurationError as exc:
-        return [
+        errors.append(
             Error(
                 str(exc),
                 hint='e.g. {"timezone": "Europe/London", "days": {"mon": ["09:00", "17:30"]}}',
                 id="chatbot.E060",
             )
-        ]
-    return []
+        )
+    minutes = chatbot_settings.STAFF_REPLY_MINUTES
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
+        errors.append(
+            Error(
+                f"STAFF_REPLY_MINUTES must be a whole number of minutes, at least 1; got {minutes!r}.",
+                hint="e.g. 60 for \"We usually reply within 1 hour.\"",
+                id="chatbot.E061",
+            )
+        )
+    return errors

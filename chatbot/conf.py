@@ -105,6 +105,9 @@ DEFAULTS: dict[str, Any] = {
     # Staff
     "STAFF_EMAILS": [],
     "BUSINESS_HOURS": None,
+    # What the widget tells a visitor waiting for a person while staff are in: "We usually reply
+    # within ..." (minutes).
+    "STAFF_REPLY_MINUTES": 60,
     "RETENTION_DAYS": 365,
     # Absolute base URL for links in staff emails (e.g. "https://shop.example.com"); when empty the
     # current Site's domain is used if django.contrib.sites is installed.
@@ -180,6 +183,7 @@ ENV_NAMES: dict[str, tuple[str, Any]] = {
     "CHATBOT_STREAM_IDLE_TIMEOUT": ("STREAM_IDLE_TIMEOUT", float),
     "CHATBOT_SITE_URL": ("SITE_URL", str),
     "CHATBOT_RETENTION_DAYS": ("RETENTION_DAYS", int),
+    "CHATBOT_STAFF_REPLY_MINUTES": ("STAFF_REPLY_MINUTES", int),
     "CHATBOT_LOCAL_STREAM_DELAY": ("LOCAL_STREAM_DELAY", float),
     "CHATBOT_LOCAL_LEXICON": ("LOCAL_LEXICON", str),
 }

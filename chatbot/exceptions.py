@@ -86,3 +86,13 @@ class ShopError(ChatbotError):
 
     code = "shop_error"
     default_message = _("The shop's catalogue could not be read just now.")
+
+
+class ServiceUnavailable(ChatbotError):
+    """The database or the cache the chat depends on did not answer; worth trying again shortly."""
+
+    code = "unavailable"
+    default_message = _("The chat is briefly unavailable. Please try again in a moment.")
+    status = 503
+    #: Seconds a client should wait before trying again (``Retry-After``).
+    retry_after = 2

@@ -12,12 +12,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.dispatch import receiver
 from django.utils import timezone
 
 from chatbot.business_hours import next_staff_time, staff_available
 from chatbot.language import reply_language, written_language
-from chatbot.signals import reply_finished
 
 # Phrases in English and Chinese; matched anywhere in the message, case-insensitively.
 _HUMAN_PATTERNS = [
@@ -175,35 +173,32 @@ def should_offer_human(reply: Any, question: Any = None) -> bool:
     return previous is not None and _failed(previous)
 
 
-def offer_human(reply: Any, language: str) -> None:
-    """Add the offer to ``reply`` (its text and a suggestion chip), or after it when it failed."""
+def offer_human(reply: Any, language: str) -> Any | None:
+    """Add the offer to ``reply`` (its text and a suggestion chip), in memory, for the caller to store;
+    when the reply failed, return the offer as a message of its own (unsaved) to store after it."""
     from chatbot.models import Message
 
     lang = _lang(language)
     chip = OFFER_CHIP[lang]
     if reply.status == Message.Status.ERROR:
         # The visitor saw an error, not this text: the offer goes in a message of its own.
-        Message.objects.create(
-            conversation=reply.conversation, role=Message.Role.ASSISTANT, text=OFFER_HUMAN[lang], suggestions=[chip]
+        return Message(
+            conversation=reply.conversation,
+            role=Message.Role.ASSISTANT,
+            kind=Message.Kind.NOTICE,
+            text=OFFER_HUMAN[lang],
+            suggestions=[chip],
         )
-        return
     if not _MENTIONS_HUMAN.search(reply.text):
         reply.text = f"{reply.text.rstrip()}\n\n{OFFER_HUMAN[lang]}".lstrip()
     reply.suggestions = [chip, *[s for s in reply.suggestions if s != chip]][:6]
-    reply.save(update_fields=["text", "suggestions", "updated"])
+    return None
 
 
-@receiver(reply_finished, dispatch_uid="chatbot.handoff.offer_human")
-def _offer_human_when_stuck(sender: Any, message: Any, conversation: Any, question: Any = None, **kwargs: Any) -> None:
-    # The relay sends the finished reply object and then streams it as the "done" event, so the offer
-    # added here reaches the widget in the same answer.
-    from chatbot.models import Message
-
-    if question is None:
-        question = (
-            message.conversation.messages.filter(id__lt=message.id, role=Message.Role.USER).order_by("-id").first()
-        )
-    if not should_offer_human(message, question):
-        return
-    text = f"{question.text if question else ''} {message.text}"
-    offer_human(message, written_language(text))
+def offer_human_when_stuck(reply: Any, question: Any) -> Any | None:
+    """A step of the turn, before its reply is stored: when the assistant is not helping, the reply
+    offers a human (see :func:`offer_human`; returns the separate offer to store, if any)."""
+    if not should_offer_human(reply, question):
+        return None
+    text = f"{question.text if question else ''} {reply.text}"
+    return offer_human(reply, written_language(text))

@@ -52,6 +52,8 @@ class Conversation(models.Model):
         related_name="+",
     )
     handoff_requested_at = models.DateTimeField(null=True, blank=True)
+    #: Where a guest waiting for a person wants the reply, given in the widget (``POST handoff``).
+    contact_email = models.EmailField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -101,11 +103,17 @@ class Message(models.Model):
         UP = "up", _("Helpful")
         DOWN = "down", _("Not helpful")
 
+    class Kind(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        #: An acknowledgement or note from the app itself (e.g. "a person will reply"): not rated.
+        NOTICE = "notice", _("Notice")
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REPLY)
     error_code = models.CharField(max_length=64, blank=True)
     #: Set by ``POST stop`` on any server; the streaming server sees it and ends the reply.
     stop_requested = models.BooleanField(default=False)
@@ -151,7 +159,14 @@ class Message(models.Model):
             "status": self.status,
             "created": self.created.isoformat(),
         }
-        if self.role == self.Role.ASSISTANT:
+        if self.role == self.Role.STAFF:
+            # The visitor sees a first name, never a username or an email address.
+            name = getattr(self.author, "first_name", "") if self.author_id else ""
+            if name:
+                data["author"] = {"name": name}
+        if self.kind == self.Kind.NOTICE:
+            data["kind"] = self.kind
+        elif self.role == self.Role.ASSISTANT:
             data["rating"] = self.rating or None
             if self.suggestions:
                 data["suggestions"] = self.suggestions
@@ -160,6 +175,23 @@ class Message(models.Model):
             if self.error_code:
                 data["error"] = self.error_code
         return data
+
+
+class CannedReply(models.Model):
+    """A saved answer staff insert into the reply box with a click, then edit and send."""
+
+    title = models.CharField(_("title"), max_length=80, unique=True)
+    text = models.TextField(_("text"), max_length=4000)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class SyncState(models.Model):

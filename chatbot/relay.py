@@ -4,25 +4,33 @@ provider and yields transport-neutral events while keeping the database in step.
 Events are ``(name, data)`` pairs: ``delta`` ``{"text"}`` while the reply grows, then exactly one of
 ``done`` (the stored reply) or ``error`` (``{"code", "message"}``). Whatever happens (the visitor stops,
 disconnects, the provider fails, the process is asked to stop) the reply row ends in a final state
-with the text produced so far.
+with the text produced so far (``chatbot.replies`` holds a reply's states and how it moves between them).
+
+A turn, read from the top: the view calls ``begin_turn``, then iterates ``relay_reply``, which asks the
+provider and hands each event to the transport; at the end ``_finish`` gives the reply its final state,
+adds a human's offer when the assistant is not helping (``chatbot.handoff``), and stores it. Nothing
+else changes the reply: receivers of ``reply_finished`` only hear of it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, overload
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from chatbot import replies
 from chatbot.conf import chatbot_settings
-from chatbot.exceptions import ChatbotError, ProviderError
-from chatbot.handoff import asks_for_human, bot_answers, handoff_notice, request_handoff
+from chatbot.connections import CONNECTION_ERRORS, drop_connection, once_more_on_a_new_connection
+from chatbot.exceptions import ChatbotError, ProviderError, ServiceUnavailable
+from chatbot.handoff import asks_for_human, bot_answers, handoff_notice, offer_human_when_stuck, request_handoff
 from chatbot.identity import Visitor
 from chatbot.language import active_language, answer_language
 from chatbot.masking import mask_secrets
@@ -33,7 +41,6 @@ from chatbot.shop import get_shop
 from chatbot.shop.base import ProductInfo, ShopAdapter
 from chatbot.signals import message_received, reply_finished
 from chatbot.stops import stop_watcher
-from chatbot.sweep import INTERRUPTED, abandoned_before
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +84,13 @@ def open_conversation(visitor: Visitor, *, create: bool) -> Conversation | None:
     return conversation
 
 
-def begin_turn(visitor: Visitor, text: str, *, external_id: str = "", page: str = "") -> Turn:
-    """Store the visitor's message and decide who answers it. Raises ReplyInProgress."""
+def begin_turn(
+    visitor: Visitor, text: str, *, external_id: str = "", page: str = "", question_id: uuid.UUID | None = None
+) -> Turn:
+    """Store the visitor's message and decide who answers it. Raises ReplyInProgress.
+
+    ``question_id``: the public id to store the message under, so that a caller whose connection was
+    lost during the commit can tell (:func:`committed_turn`) whether it was stored."""
     language = answer_language(text)
     masked = mask_secrets(text)
     with transaction.atomic():
@@ -93,6 +105,8 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "", page: str 
             conversation.save(update_fields=["state", "updated"])
             conversation = open_conversation(visitor, create=True)
         question = Message(conversation=conversation, role=Message.Role.USER, text=masked, external_id=external_id)
+        if question_id is not None:
+            question.public_id = question_id
         turn = Turn(
             conversation=conversation,
             question=question,
@@ -108,6 +122,7 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "", page: str 
                 turn.notice = Message.objects.create(
                     conversation=conversation,
                     role=Message.Role.ASSISTANT,
+                    kind=Message.Kind.NOTICE,
                     text=handoff_notice(language),
                 )
         else:
@@ -121,6 +136,33 @@ def begin_turn(visitor: Visitor, text: str, *, external_id: str = "", page: str 
     return turn
 
 
+def committed_turn(visitor: Visitor, question_id: uuid.UUID, *, page: str = "") -> Turn | None:
+    """The turn :func:`begin_turn` stored under ``question_id``, or None if it never committed."""
+    question = (
+        Message.objects.filter(
+            public_id=question_id, conversation__in=Conversation.objects.for_visitor(visitor)
+        )
+        .select_related("conversation")
+        .first()
+    )
+    if question is None:
+        return None
+    # begin_turn stores the reply (or the handoff notice) right after the question.
+    later = question.conversation.messages.filter(id__gt=question.id, role=Message.Role.ASSISTANT)
+    answer = later.order_by("id").first()
+    streaming = answer is not None and answer.status == Message.Status.STREAMING
+    return Turn(
+        conversation=question.conversation,
+        question=question,
+        reply=answer if streaming else None,
+        notice=None if streaming else answer,
+        visitor=visitor,
+        language=answer_language(question.text),
+        ui_language=active_language(),
+        page=page,
+    )
+
+
 def _check_room(conversation: Conversation) -> int:
     """How many messages ``conversation`` holds; raises ReplyInProgress while a reply streams in it.
 
@@ -128,17 +170,14 @@ def _check_room(conversation: Conversation) -> int:
     (plus a margin; ``chatbot.stops`` keeps live ones fresh) belongs to a process that died: it is
     marked interrupted and the conversation carries on.
     """
-    cutoff = abandoned_before()
     streaming = Q(status=Message.Status.STREAMING)
     counts = conversation.messages.aggregate(
         total=Count("id"),
         streaming=Count("id", filter=streaming),
-        live=Count("id", filter=streaming & Q(updated__gte=cutoff)),
+        live=Count("id", filter=streaming & Q(updated__gte=replies.abandoned_before())),
     )
     if counts["streaming"] > counts["live"]:
-        conversation.messages.filter(streaming, updated__lt=cutoff).update(
-            status=Message.Status.ERROR, error_code=INTERRUPTED
-        )
+        replies.interrupt_abandoned(conversation.messages.all())
     if counts["live"]:
         raise ReplyInProgress()
     return counts["total"]
@@ -172,28 +211,31 @@ def _release_connection() -> None:
     # A streaming reply can last a minute; holding a database connection for it would cap the number
     # of conversations at the server's connection limit. Inside a transaction (tests) it must stay.
     if connection.connection is not None and not connection.in_atomic_block:
-        connection.close()
+        drop_connection()
 
 
 def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Run the provider for ``turn`` and yield ``(event, data)``; the reply row is always finished."""
+    """Run the provider for ``turn`` and yield ``(event, data)``; the reply row is always finished,
+    and the last event is ``done`` or ``error`` whatever fails underneath."""
     if turn.reply is None:
         yield "done", _staff_done(turn)
         return
     reply = turn.reply
     assert turn.visitor is not None  # begin_turn and the Stream relay always name the visitor
-    shop = get_shop()
-    request = ChatRequest(
-        text=turn.question.text,
-        visitor=turn.visitor,
-        conversation=turn.conversation,
-        shop=shop,
-        history=history_for(turn.question),
-        language=turn.language,
-        state=dict(turn.conversation.provider_state),
-    )
     outcome = _Outcome()
+    request: ChatRequest | None = None
     try:
+        shop = get_shop()
+        request = ChatRequest(
+            text=turn.question.text,
+            visitor=turn.visitor,
+            conversation=turn.conversation,
+            shop=shop,
+            # A read: on a connection lost since the turn began it is simply read again.
+            history=once_more_on_a_new_connection(lambda again: history_for(turn.question)),
+            language=turn.language,
+            state=dict(turn.conversation.provider_state),
+        )
         request.page_product = page_product(shop, turn.page)
         provider = get_provider()
         outcome.provider = provider.name
@@ -227,11 +269,21 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
     except ChatbotError as exc:
         logger.warning("Reply failed (%s): %s", exc.code, exc.detail)
         outcome.fail(exc)
+    except CONNECTION_ERRORS as exc:
+        logger.warning("Reply %s lost its database connection: %s", reply.pk, type(exc).__name__)
+        outcome.fail(ServiceUnavailable())
     except Exception:
         logger.exception("Unexpected error while relaying a reply")
         outcome.fail(ChatbotError("unexpected"))
     finally:
-        _finish_reliably(turn, request, outcome)
+        try:
+            _finish_reliably(turn, request, outcome)
+        except CONNECTION_ERRORS as exc:
+            # The database stayed away through every retry: the reply is stored once it is back, and the
+            # visitor is told it could not be kept now.
+            logger.warning("Reply %s could not be stored yet: %s", reply.pk, type(exc).__name__)
+            replies.store_final_later(reply)
+            outcome.fail(ServiceUnavailable())
         # The reply is stored; the rest of this request is writing bytes. A thread that kept its
         # connection (CONN_MAX_AGE) would hold one per finished stream until it served another request:
         # at 200 conversations ending together that ran PostgreSQL out of connections.
@@ -263,7 +315,7 @@ class _Outcome:
 _FINISH_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
 
 
-def _finish_reliably(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:
+def _finish_reliably(turn: Turn, request: ChatRequest | None, outcome: _Outcome) -> None:
     # Streaming released the connection, so storing the reply opens a new one; a reply that could not
     # be stored would stay "streaming" and its text would be lost.
     assert turn.reply is not None  # only a turn the assistant answers is finished
@@ -271,28 +323,39 @@ def _finish_reliably(turn: Turn, request: ChatRequest, outcome: _Outcome) -> Non
         try:
             _finish(turn, request, outcome)
             return
-        except (OperationalError, InterfaceError) as exc:
+        except CONNECTION_ERRORS as exc:
             if delay is None or connection.in_atomic_block:
                 raise
             logger.warning("Storing reply %s failed (%s); retrying", turn.reply.pk, type(exc).__name__)
-            connection.close()
+            drop_connection()
             time.sleep(delay)
 
 
-def _finish(turn: Turn, request: ChatRequest, outcome: _Outcome) -> None:
+def _finish(turn: Turn, request: ChatRequest | None, outcome: _Outcome) -> None:
     reply = turn.reply
     assert reply is not None  # only a turn the assistant answers is finished
-    reply.text = "".join(outcome.parts)
-    reply.status = outcome.status
-    reply.error_code = outcome.error.code if outcome.error else ""
-    reply.suggestions = outcome.suggestions[:6]
-    reply.products = outcome.products[:6]
-    reply.save(update_fields=["text", "status", "error_code", "suggestions", "products", "updated"])
+    replies.set_final(
+        reply,
+        text="".join(outcome.parts),
+        status=outcome.status,
+        error_code=outcome.error.code if outcome.error else "",
+        suggestions=outcome.suggestions,
+        products=outcome.products,
+    )
+    # An assistant that is not helping offers a human: in the reply, or after it when it failed.
+    offer = offer_human_when_stuck(reply, turn.question)
+    if offer is None:
+        replies.store_final(reply)
+    else:
+        # Together, so that storing again after a lost connection never posts the offer twice.
+        with transaction.atomic():
+            replies.store_final(reply)
+            offer.save(force_insert=True)
     conversation = turn.conversation
     # begin_turn marked the conversation active; it is written again only when the provider's state
     # for it changed (its first reply, a Coze conversation id).
     fields = []
-    if request.state != conversation.provider_state:
+    if request is not None and request.state != conversation.provider_state:
         conversation.provider_state = request.state
         fields.append("provider_state")
     if outcome.provider and conversation.provider != outcome.provider:

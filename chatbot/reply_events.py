@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import logging
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, cast
 
-from django.utils import timezone
-
+from chatbot import replies
+from chatbot.connections import CONNECTION_ERRORS
 from chatbot.models import Message
 from chatbot.relay import Turn, relay_reply
+
+logger = logging.getLogger(__name__)
 
 Event = tuple[str, dict[str, Any]]
 
@@ -58,6 +61,9 @@ def settle_unstarted(turn: Turn) -> None:
     """Mark the turn's reply stopped if nothing ever ran it."""
     if turn.reply is None:
         return
-    Message.objects.filter(pk=turn.reply.pk, status=Message.Status.STREAMING).update(
-        status=Message.Status.STOPPED, updated=timezone.now()
-    )
+    try:
+        replies.stop_unstarted(turn.reply)
+    except CONNECTION_ERRORS as exc:
+        logger.warning("Could not settle reply %s yet: %s", turn.reply.pk, type(exc).__name__)
+        replies.set_final(turn.reply, text="", status=Message.Status.STOPPED)
+        replies.store_final_later(turn.reply)

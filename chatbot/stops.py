@@ -7,7 +7,7 @@ not per reply, and no database connection held while nothing streams.
 
 The same thread keeps the replies alive in the database: every ``heartbeat_interval()`` it refreshes
 their ``updated`` time, so a reply that streams for minutes is never taken for one a dead process left
-(``chatbot.sweep.abandoned_before``).
+(``chatbot.replies.abandoned_before``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
 from django.utils import timezone
 
+from chatbot import replies
 from chatbot.conf import chatbot_settings
-from chatbot.sweep import abandoned_after
+from chatbot.connections import drop_connection
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ HEARTBEAT_POLLS = 40
 
 def heartbeat_interval() -> float:
     """Seconds between heartbeats: well inside the time after which a silent reply counts as abandoned."""
-    return min(HEARTBEAT_POLLS * float(chatbot_settings.STOP_POLL_INTERVAL), abandoned_after() / 3)
+    return min(HEARTBEAT_POLLS * float(chatbot_settings.STOP_POLL_INTERVAL), replies.abandoned_after() / 3)
 
 
 class StopWatcher:
@@ -72,11 +72,12 @@ class StopWatcher:
 
     def _run(self) -> None:
         last_beat = 0.0
+        failing = False
         while True:
             with self._lock:
                 while not self._events:
                     # Nothing streams: give the connection back before sleeping.
-                    connection.close()
+                    drop_connection()
                     self._lock.wait()
                 self._lock.wait(timeout=chatbot_settings.STOP_POLL_INTERVAL)
                 # After the wait, so replies that started during it are looked up in this round.
@@ -89,8 +90,15 @@ class StopWatcher:
                     self._heartbeat(pks)
                     last_beat = time.monotonic()
             except Exception as exc:  # a dropped connection: reconnect on the next round
-                logger.warning("Stop watcher could not read stop requests: %s", type(exc).__name__)
-                connection.close()
+                # Said once per outage, not every interval while the database is away.
+                if not failing:
+                    logger.warning("Stop watcher could not read stop requests: %s", type(exc).__name__)
+                failing = True
+                drop_connection()
+            else:
+                if failing:
+                    logger.info("Stop watcher reads stop requests again")
+                failing = False
 
     @staticmethod
     def _requested(pks: list[int]) -> list[int]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chatbot.api import stream_views, views
+from chatbot.api import handoff_views, stream_views, views
 from chatbot.api.schema import SchemaView
 from chatbot.webhooks.stream import stream_webhook
 
@@ -9,6 +9,7 @@ app_name = "chatbot"
 urlpatterns = [
     path("messages", views.MessagesView.as_view(), name="messages"),
     path("messages/<str:message_id>/feedback", views.FeedbackView.as_view(), name="feedback"),
+    path("handoff", handoff_views.HandoffView.as_view(), name="handoff"),
     path("stop", views.StopView.as_view(), name="stop"),
     path("health", views.HealthView.as_view(), name="health"),
     path("schema", SchemaView.as_view(), name="schema"),

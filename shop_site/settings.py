@@ -9,7 +9,7 @@ import environ
 from oscar.defaults import *  # noqa: F403 - Oscar's documented way to get its defaults
 
 from chatbot.conf import settings_from_env
-from shop_site.dashboard.access import staff_only
+from shop_site.dashboard.access import staff_only, support_chat_label
 from shop_site.secret_key import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,7 +39,16 @@ if env.bool("HTTPS", default=False):
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_POOL", default=False):
+    # Django's own pool (psycopg_pool), each connection checked as it is handed out; it needs
+    # CONN_MAX_AGE=0. Slower than the default below to recover from killed backends (BENCHMARKS.md,
+    # "Database connections"), so it is the alternative, not the default.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": 2, "max_size": env.int("DB_MAX_CONNECTIONS", default=30), "timeout": 10},
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Each server thread has its own connection; this bounds them per process (shop_site.database),
     # so workers x threads can exceed PostgreSQL's max_connections. See "Production server" in the README.
     DATABASES["default"]["ENGINE"] = "shop_site.database"
@@ -60,8 +69,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # sessions. CACHE_URL=redis://127.0.0.1:6379/1 in production; the default is each process's memory.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if not CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-    # A returning visitor's session is read from the cache, not the database (written to both).
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # A returning visitor's session is read from the cache, not the database (written to both); with
+    # the cache down, from the database alone (see the module).
+    SESSION_ENGINE = "shop_site.sessions"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -200,7 +210,12 @@ OSCAR_ORDER_STATUS_CASCADE = {status: status for status in OSCAR_ORDER_STATUS_PI
 # The support chat inbox (shop_site.dashboard) in the dashboard's menu, for staff.
 OSCAR_DASHBOARD_NAVIGATION = [
     *OSCAR_DASHBOARD_NAVIGATION,  # noqa: F405
-    {"label": "Support chat", "icon": "fas fa-comments", "url_name": "chat-dashboard:inbox", "access_fn": staff_only},
+    {
+        "label": support_chat_label,
+        "icon": "fas fa-comments",
+        "url_name": "chat-dashboard:inbox",
+        "access_fn": staff_only,
+    },
 ]
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -1,18 +1,61 @@
-"""Shared fixtures: SSE parsing of real responses, a small Oscar catalogue, customers with orders."""
+"""Shared fixtures (SSE parsing of real responses, a small Oscar catalogue, customers with orders), and
+which tests need the demo shop (the `demo` marker)."""
 
 from __future__ import annotations
 
 import json
 import threading
 from decimal import Decimal
+from importlib.util import find_spec
+from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.db import connections
 from django.test import Client
 
 from chatbot.tasks import task_backends
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+#: Django's own django.tasks from 6.0 on, the backport before (as chatbot.tasks chooses).
+TASKS_MODULE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
+
+#: Fixtures that build Oscar data, or queue tasks in the demo's database task backend (django_tasks_db):
+#: a test that uses one, even through another fixture, needs the demo.
+DEMO_FIXTURES = {"catalogue", "customers", "demo_shop", "task_worker"}
+
+
+#: Modules (and the browser tests' package) that load the demo's models or packages (django-oscar,
+#: django_tasks_db, redis, Playwright) when imported: without the demo they are not collected at all.
+DEMO_MODULES = {
+    "test_demo_shop.py",
+    "test_search.py",
+    "test_order_lookup_throttle.py",
+    "test_stream_browser.py",
+    "test_tasks.py",
+    "test_tasks_rq.py",
+    "browser",
+}
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.parent == HERE and collection_path.name in DEMO_MODULES and not apps.is_installed("oscar"):
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that need the demo shop (``demo``), and skip them in a project without Oscar
+    (``tests.settings_app``, the Django version matrix in ``noxfile.py``)."""
+    without_shop = pytest.mark.skip(reason="needs the demo shop (django-oscar, shop_site): run by make test")
+    for item in items:
+        # The browser tests drive the demo storefront.
+        if DEMO_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.demo)
+        if item.get_closest_marker("demo") and not apps.is_installed("oscar"):
+            item.add_marker(without_shop)
 
 
 def parse_sse(raw: bytes) -> list[tuple[str, dict]]:
@@ -70,7 +113,7 @@ def reply_text(events: list[tuple[str, dict]]) -> str:
 def queued_tasks(settings):
     """Tasks are kept in memory (django-tasks' dummy backend) so the test decides when each one runs,
     in its own thread and transaction; :func:`run_queued_tasks` runs them."""
-    settings.TASKS = {"default": {"BACKEND": f"{settings.TASKS_MODULE}.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
     return task_backends["default"]
 
 

@@ -9,7 +9,7 @@ from django.test import Client
 from chatbot.models import Conversation, Message
 from tests.test_staff_admin import waiting  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("recording"), pytest.mark.demo]
 
 ACTIONS = [
     {"action": "reply", "text": "I read your orders"},

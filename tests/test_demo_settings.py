@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.demo
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _in_a_fresh_process(script: str, env: dict[str, str]) -> str:
+    """What ``script`` prints, run by a new Python with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 @pytest.mark.parametrize("cache_url", ["", "redis://127.0.0.1:6379/13"])
@@ -25,14 +34,41 @@ def test_cache_url_shares_the_cache_and_the_sessions_between_processes(cache_url
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop_site.settings", "CACHE_URL": cache_url}
     if not cache_url:
         env.pop("CACHE_URL")
-    out = subprocess.run(
-        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
+    out = _in_a_fresh_process(script, env).split()
     if cache_url:
         assert out == [
             "django.core.cache.backends.redis.RedisCache",
-            "django.contrib.sessions.backends.cached_db",
+            "shop_site.sessions",
             "shared",
         ]
     else:
         assert out == ["django.core.cache.backends.locmem.LocMemCache", "django.contrib.sessions.backends.db"]
+
+
+@pytest.mark.parametrize("db_pool", ["", "true"])
+def test_db_pool_picks_djangos_pool_instead_of_the_connection_gate(db_pool):
+    """PostgreSQL connections of the demo: the bounded gate (shop_site.database) by default, Django's own
+    psycopg pool, bounded the same way, with DB_POOL=true."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.db import connection\n"
+        "conf = connection.settings_dict\n"
+        "print(conf['ENGINE'], conf['CONN_MAX_AGE'], conf.get('MAX_CONNECTIONS'), conf['OPTIONS'].get('pool'))\n"
+        "connection.ensure_connection(); print(type(getattr(connection.connection, '_pool', None)).__name__)\n"
+    )
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "shop_site.settings",
+        "DATABASE_URL": f"{server}/postgres",
+        "DB_POOL": db_pool,
+        "DB_MAX_CONNECTIONS": "7",
+    }
+    out = _in_a_fresh_process(script, env).splitlines()
+    if db_pool:
+        assert out == [
+            "django.db.backends.postgresql 0 None {'min_size': 2, 'max_size': 7, 'timeout': 10}",
+            "ConnectionPool",
+        ]
+    else:
+        assert out == ["shop_site.database 60 7 None", "NoneType"]

@@ -20,7 +20,7 @@ from bench.docker_steps import DOCKERFILE, DockerIgnore, Emulation, Image, migra
 from bench.servers import free_port, stop_group
 from tests.test_packaging import wait_healthy
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.demo]
 
 REPO = DOCKERFILE.parent
 ARGS, STAGES = parse(DOCKERFILE)

@@ -91,6 +91,8 @@ MEANINGS: dict[str, str] = {
     "STAFF_EMAILS": "Who is emailed when a visitor asks for a human (comma-separated in the environment).",
     "BUSINESS_HOURS": 'When staff answer, e.g. `{"timezone": "Europe/London", "days": {"mon": ["09:00", '
     '"17:30"]}}`; a missing day is closed. Unset: always available.',
+    "STAFF_REPLY_MINUTES": "Minutes within which staff usually answer in business hours; the widget's header "
+    "tells a visitor waiting for a person \"We usually reply within ...\".",
     "RETENTION_DAYS": "Days without activity after which `chatbot_purge --expired` deletes a conversation; "
     "empty or 0: kept until deleted.",
     "SITE_URL": "Absolute base URL for links in staff emails; empty: the current Site's domain.",

@@ -280,6 +280,29 @@ def test_a_frustrated_visitor_is_offered_a_human(chat, recording):
     assert Conversation.objects.get().state == "bot", "an offer is not a handoff"
 
 
+def test_the_offer_is_a_step_of_the_turn_stored_with_the_reply_not_a_receiver_rewriting_it(chat, recording):
+    from chatbot.signals import reply_finished
+
+    seen: list[tuple[str, list]] = []
+
+    def listener(sender, message, **kwargs) -> None:
+        # What a receiver is told is the stored reply, offer included.
+        stored = Message.objects.get(pk=message.pk)
+        seen.append((stored.text, stored.suggestions))
+
+    # Without any other receiver of the signal, the offer is still made.
+    receivers, reply_finished.receivers = reply_finished.receivers, []
+    reply_finished.sender_receivers_cache.clear()
+    reply_finished.connect(listener, weak=False)
+    try:
+        done = dict(chat.ask("this is useless"))["done"]
+    finally:
+        reply_finished.receivers = receivers
+        reply_finished.sender_receivers_cache.clear()
+    assert "talk to a human" in done["text"]
+    assert seen == [(done["text"], done["suggestions"])]
+
+
 def test_chinese_frustration_gets_a_chinese_offer(chat, recording):
     done = dict(chat.ask("你们这个客服真没用"))["done"]
     assert "转人工" in done["text"] and done["suggestions"][0] == "转人工"

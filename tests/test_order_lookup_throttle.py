@@ -16,7 +16,7 @@ from chatbot.shop import get_shop
 from tests.conftest import ChatClient, reply_text
 from tests.fakes.openai import FakeOpenAI, openai_settings, text_answer, tool_answer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from chatbot.providers.base import with_page_note
-from chatbot.shop.oscar import OscarShop
 from tests.conftest import parse_sse, reply_text
 from tests.fakes.chat import chat_request
 from tests.fakes.chatbot_node import FakeChatbotNode
@@ -70,6 +69,8 @@ def test_openai_compatible_servers_get_the_pages_product(chat, boots, settings):
 
 
 def test_services_without_a_system_prompt_get_it_before_the_question(boots):
+    from chatbot.shop.oscar import OscarShop  # imports django-oscar, which only the demo has
+
     request = chat_request("这个防水吗？", shop=OscarShop())
     assert with_page_note(request) == "这个防水吗？"
     request.page_product = OscarShop().product_for_path(boots.get_absolute_url())
@@ -78,6 +79,8 @@ def test_services_without_a_system_prompt_get_it_before_the_question(boots):
 
 
 def test_the_adapter_resolves_only_its_own_product_pages(boots):
+    from chatbot.shop.oscar import OscarShop  # imports django-oscar, which only the demo has
+
     shop = OscarShop()
     assert shop.product_for_path(boots.get_absolute_url()).title == "Leather Hiking Boots"
     for path in ("/", "/catalogue/", "/accounts/orders/1/", "/catalogue/category/x_1/", "not a path"):

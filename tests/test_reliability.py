@@ -82,9 +82,12 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def production_server(provider: str, tmp_path: Path, threads: int = 8) -> Iterator[str]:
+def production_server(
+    provider: str, tmp_path: Path, threads: int = 8, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``env``: more environment for the server (e.g. ``CACHE_URL``)."""
     port = _free_port()
-    env = {
+    server_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "shop_site.settings",
         "DATABASE_URL": _database_url(),
@@ -93,11 +96,12 @@ def production_server(provider: str, tmp_path: Path, threads: int = 8) -> Iterat
         "CHATBOT_RATE_LIMITS": "off",
         "CHATBOT_TEST_GATE": str(tmp_path / "gate"),
         "LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     # As make demo and the container serve: gunicorn runs the task worker beside itself.
     args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--config", "python:shop_site.gunicorn",
             "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
-    with wait_for_server(args, port, env, tmp_path / "server.log") as base:
+    with wait_for_server(args, port, server_env, tmp_path / "server.log") as base:
         yield base
 
 
@@ -165,10 +169,17 @@ def _final(events: list[tuple[str, dict]]) -> tuple[str, dict]:
 # -- database connections killed -----------------------------------------------------------------
 
 
+#: The demo's connection gate (shop_site.database), and Django's own pool with health checks instead.
+CONNECTIONS = {"gate": "false", "pool": "true"}
+
+
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
-def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path):
+@pytest.mark.parametrize("connections", list(CONNECTIONS))
+def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_path, connections):
     connection.ensure_connection()
-    with production_server("tests.test_reliability.EchoProvider", tmp_path) as base:
+    pool = {"DB_POOL": CONNECTIONS[connections]}
+    with production_server("tests.test_reliability.EchoProvider", tmp_path, env=pool) as base:
         visitors = [HttpVisitor(base) for _ in range(6)]
         for visitor in visitors:
             assert _final(visitor.ask("first"))[0] == "done"
@@ -187,10 +198,13 @@ def test_killed_database_connections_need_no_restart_and_lose_no_message(tmp_pat
     assert Message.objects.filter(role="assistant", status="done", text="ok").count() == 12
 
 
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
-def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tmp_path):
+@pytest.mark.parametrize("connections", list(CONNECTIONS))
+def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tmp_path, connections):
     connection.ensure_connection()
-    with production_server("tests.test_reliability.FileGateProvider", tmp_path) as base:
+    provider = "tests.test_reliability.FileGateProvider"
+    with production_server(provider, tmp_path, env={"DB_POOL": CONNECTIONS[connections]}) as base:
         visitors = [HttpVisitor(base) for _ in range(4)]
         streams = []
         for visitor in visitors:
@@ -213,6 +227,7 @@ def test_connections_killed_while_replies_stream_the_replies_are_still_stored(tm
 # -- a worker killed in the middle of a reply ------------------------------------------------------
 
 
+@pytest.mark.demo  # the demo server in a child process
 @pytest.mark.django_db(transaction=True)
 def test_a_reply_cut_by_a_killed_worker_is_marked_failed_and_the_chat_goes_on(tmp_path):
     with production_server("tests.test_reliability.FileGateProvider", tmp_path) as base:

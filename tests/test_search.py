@@ -12,7 +12,7 @@ from oscar.core.loading import get_model
 from chatbot.shop import search
 from chatbot.shop.oscar import OscarShop
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 
 def titles(products) -> list[str]:

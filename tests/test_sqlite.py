@@ -22,6 +22,8 @@ import requests
 from tests.conftest import parse_sse
 from tests.test_reliability import WAIT, HttpVisitor, _free_port, wait_for_server
 
+pytestmark = pytest.mark.demo
+
 ROOT = Path(__file__).resolve().parent.parent
 VISITORS = 40
 

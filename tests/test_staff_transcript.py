@@ -43,6 +43,7 @@ def conversation(db) -> Conversation:
     return conversation
 
 
+@pytest.mark.demo
 def test_customers_appear_by_name_and_email_not_by_username(staff_client, conversation):
     for url in ("/admin/chatbot/conversation/", f"/admin/chatbot/conversation/{conversation.pk}/change/",
                 "/dashboard/chat/", f"/dashboard/chat/{conversation.pk}/"):
@@ -58,6 +59,7 @@ def test_a_customer_without_a_name_appears_by_email(staff_client, conversation):
     assert "alice@example.com" in html and "u8f3a2c9d1" not in html
 
 
+@pytest.mark.demo
 def test_the_transcript_renders_the_markdown_the_visitor_saw_and_no_html_from_messages(staff_client, conversation):
     for url in (f"/admin/chatbot/conversation/{conversation.pk}/change/", f"/dashboard/chat/{conversation.pk}/"):
         html = staff_client.get(url).content.decode()

@@ -99,6 +99,7 @@ def test_health_reports_stream(stream):
     assert len(stream.ops("get app")) == calls
 
 
+@pytest.mark.demo  # the demo's database task backend
 def test_a_failed_bootstrap_is_queued_again_for_later_and_then_succeeds(fake, settings, transactional_db):
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult

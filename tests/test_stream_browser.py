@@ -103,3 +103,16 @@ def test_unread_badge_from_stream_while_the_window_is_closed(stream_shop, pages)
     channel_id = next(iter(stream_shop.channels.values()))["id"]
     get_client().channel("messaging", channel_id).send_message({"text": "Anything else?"}, assistant_id())
     expect(chat.badge).to_have_text("1")
+
+
+def test_waiting_for_a_person_shows_in_the_header_in_stream_mode(stream_shop, pages):
+    page = pages.open("/")
+    chat = Chat(page).open()
+    chat.dialog.get_by_role("button", name="Talk to a human").click()
+    expect(chat.last_reply()).to_contain_text("team")
+    expect(chat.dialog.get_by_role("status").filter(has_text="Waiting for a person")).to_contain_text(
+        "We usually reply within"
+    )
+    expect(chat.dialog.get_by_role("textbox", name="Your email, for our reply")).to_be_visible()
+    # The acknowledgement is a notice: the history says so and its thumbs go.
+    expect(chat.last_reply().get_by_role("button", name="Helpful", exact=True)).to_have_count(0)

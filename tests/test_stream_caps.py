@@ -59,6 +59,7 @@ def _refused(response: requests.Response) -> None:
     assert response.json()["error"]["code"] == "too_many_streams"
 
 
+@pytest.mark.demo
 def test_one_address_holds_at_most_its_cap_of_streams_whatever_the_sessions(live_server, gate):
     held = [_open(HttpVisitor(live_server.url), f"story {n}") for n in range(3)]
     messages = Message.objects.count()

@@ -197,3 +197,23 @@ def test_a_compressed_body_that_inflates_too_far_is_refused(stream, visitor):
                              HTTP_CONTENT_ENCODING="gzip", HTTP_X_SIGNATURE=sign(body))
     assert response.status_code == 403
     assert not Message.objects.exists()
+
+
+def test_with_the_cache_down_a_delivery_is_deferred_with_a_json_503_and_answered_when_redelivered(
+    stream, visitor, settings
+):
+    from tests.test_reliability import _free_port
+
+    caches = settings.CACHES
+    # Nothing listens on this port: the cache that tells deliveries apart does not answer.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{_free_port()}/0"}}
+    event = message_new(visitor)
+    response = deliver(event, webhook_id="delivery-1")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert int(response["Retry-After"]) >= 1
+    assert not Message.objects.filter(external_id=event["message"]["id"]).exists()
+    settings.CACHES = caches
+    assert deliver(event, webhook_id="delivery-1").json()["result"] == "queued"
+    assert _reply_for(stream, event["message"]["id"]).text == SCRIPT.text

@@ -76,6 +76,7 @@ def run_sync(*args: str) -> tuple[str, str]:
 # -- bulk sync ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.demo
 def test_products_are_sent_in_batches_with_the_sso_jwt(db, configured):
     products = make_products(12)
     out, _ = run_sync("products", "--batch-size", "5")
@@ -91,6 +92,7 @@ def test_products_are_sent_in_batches_with_the_sso_jwt(db, configured):
     assert state.result == "ok" and state.records_sent == 12 and state.last_success_at is not None
 
 
+@pytest.mark.demo
 def test_a_failed_run_resumes_without_duplicates_or_gaps(db, configured):
     products = make_products(23)
     configured.fail_on = 3
@@ -110,6 +112,7 @@ def test_a_failed_run_resumes_without_duplicates_or_gaps(db, configured):
     assert state.result == "ok" and state.records_sent == 23 and state.batches_sent == 5
 
 
+@pytest.mark.demo
 def test_full_starts_over_and_a_finished_run_is_not_resumed(db, configured):
     make_products(4)
     run_sync("products", "--batch-size", "3")
@@ -130,6 +133,7 @@ def _another_run_alive(kind: str, *, seen: timedelta, cursor: int = 0) -> SyncSt
     )
 
 
+@pytest.mark.demo
 def test_a_second_run_while_one_is_alive_is_refused_and_changes_nothing(db, configured):
     make_products(3)
     _another_run_alive("products", seen=timedelta(seconds=20))
@@ -149,6 +153,7 @@ def test_the_refusal_says_why_and_what_to_do(db, configured):
     assert "--force" in err.getvalue()
 
 
+@pytest.mark.demo
 def test_a_run_that_went_silent_is_taken_over_from_its_cursor(db, configured):
     products = make_products(5)
     _another_run_alive("products", seen=timedelta(minutes=30), cursor=products[1].pk)
@@ -158,6 +163,7 @@ def test_a_run_that_went_silent_is_taken_over_from_its_cursor(db, configured):
     assert SyncState.objects.get(kind="products").result == "ok"
 
 
+@pytest.mark.demo
 def test_force_runs_even_while_another_run_looks_alive(db, configured):
     make_products(2)
     _another_run_alive("products", seen=timedelta(seconds=5))
@@ -166,6 +172,7 @@ def test_force_runs_even_while_another_run_looks_alive(db, configured):
     assert SyncState.objects.get(kind="products").result == "ok"
 
 
+@pytest.mark.demo
 def test_dry_run_sends_nothing(db, configured):
     make_products(7)
     out, _ = run_sync("products", "--dry-run", "--batch-size", "5")
@@ -174,6 +181,7 @@ def test_dry_run_sends_nothing(db, configured):
     assert not SyncState.objects.filter(kind="products").exclude(result="never").exists()
 
 
+@pytest.mark.demo
 def test_orders_and_customers(db, customers, configured):
     run_sync("orders", "customers")
     orders = {item["number"]: item for item in configured.items["order"]}
@@ -185,6 +193,7 @@ def test_orders_and_customers(db, customers, configured):
     assert paths == {"2", "3"} and None not in configured.items
 
 
+@pytest.mark.demo
 def test_status_without_a_kind_and_unknown_kinds(db, configured):
     make_products(1)
     run_sync("products")
@@ -194,6 +203,7 @@ def test_status_without_a_kind_and_unknown_kinds(db, configured):
         run_sync("wishes")
 
 
+@pytest.mark.demo
 def test_a_path_chatbot_node_cannot_read_a_type_from_fails_the_run(db, configured, settings):
     # chatbot-node answers 200 to /updateDataset/products too, and files the upload under no type.
     settings.CHATBOT = {**settings.CHATBOT, "SYNC_PATH": "/api/coze/bot/updateDataset/{kind}"}
@@ -207,6 +217,7 @@ def test_a_path_chatbot_node_cannot_read_a_type_from_fails_the_run(db, configure
     assert state.result == "failed" and state.records_sent == 0 and "no dataset type" in state.last_error
 
 
+@pytest.mark.demo
 def test_a_jwt_secret_that_differs_is_refused_and_says_what_to_set(db, configured):
     configured.jwt_secret = "chatbot-node-secret-change-in-production"  # its default
     make_products(1)
@@ -217,6 +228,7 @@ def test_a_jwt_secret_that_differs_is_refused_and_says_what_to_set(db, configure
     assert SSO_SECRET not in err.getvalue()
 
 
+@pytest.mark.demo
 def test_missing_sso_secret_is_an_error_not_an_unauthenticated_upload(db, settings, node):
     settings.CHATBOT = {**settings.CHATBOT, "NODE_URL": node.url, "SHOP_ID": SHOP_ID, "SSO_SECRET": ""}
     make_products(1)
@@ -225,6 +237,7 @@ def test_missing_sso_secret_is_an_error_not_an_unauthenticated_upload(db, settin
     assert node.requests == []
 
 
+@pytest.mark.demo
 def test_unreachable_service_is_recorded(db, settings):
     # Port 9 on loopback: nothing listens there, the connection is refused at once.
     settings.CHATBOT = {
@@ -242,6 +255,7 @@ def test_unreachable_service_is_recorded(db, settings):
 # -- webhooks -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.demo
 def test_product_change_is_pushed_signed(db, configured, django_capture_on_commit_callbacks):
     (product,) = make_products(1)
     run_queued_tasks()
@@ -341,6 +355,7 @@ def test_node_prints_our_bodies_back_and_agrees_with_the_fake():
     assert printed != plain and js_stringify(js_parse(plain)).encode() == printed
 
 
+@pytest.mark.demo
 def test_created_deleted_orders_and_customers_are_pushed(db, configured, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         (product,) = make_products(1)
@@ -423,6 +438,7 @@ def test_signature_is_hex_hmac_sha256_of_the_exact_body():
         webhooks.sign(body, "")
 
 
+@pytest.mark.demo
 def test_webhooks_are_off_without_url_and_secret(db, settings, django_capture_on_commit_callbacks):
     settings.CHATBOT = {**settings.CHATBOT, "NODE_URL": "http://127.0.0.1:9", "WEBHOOK_SECRET": ""}
     with django_capture_on_commit_callbacks(execute=True):

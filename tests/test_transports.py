@@ -81,6 +81,7 @@ def test_health_reports_the_chosen_transport(board):
     assert "connection refused" not in response.content.decode()
 
 
+@pytest.mark.demo  # the demo's dashboard or its production server
 def test_a_staff_reply_reaches_the_chosen_transport(board, chat, django_capture_on_commit_callbacks):
     chat.ask("talk to a human")
     conversation = Conversation.objects.get()
@@ -90,6 +91,7 @@ def test_a_staff_reply_reaches_the_chosen_transport(board, chat, django_capture_
     assert board.posts == {str(conversation.public_id): ["Sam here"]}
 
 
+@pytest.mark.demo  # the demo's dashboard or its production server
 def test_a_transport_that_fails_loses_no_staff_reply(board, chat, django_capture_on_commit_callbacks, caplog):
     chat.ask("talk to a human")
     conversation = Conversation.objects.get()

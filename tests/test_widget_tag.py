@@ -11,6 +11,7 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 
 from chatbot.conf import DEFAULTS
+from chatbot.shop.base import ShopAdapter
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +63,7 @@ def test_config_holds_endpoints_csrf_mode_strings_and_theme():
     assert config["endpoints"] == {
         "messages": "/api/chatbot/messages",
         "stop": "/api/chatbot/stop",
+        "handoff": "/api/chatbot/handoff",
         "feedback": "/api/chatbot/messages/{id}/feedback",
     }
     assert config["assets"] == {"js": "/static/chatbot/chat.js", "css": "/static/chatbot/chat.css"}
@@ -89,6 +91,7 @@ def test_renders_nothing_when_the_app_is_disabled(chatbot_conf, django_assert_nu
         assert render_widget().strip() == ""
 
 
+@pytest.mark.demo
 def test_a_storefront_page_sets_the_csrf_cookie_the_chat_posts_with():
     browser = Client(enforce_csrf_checks=True)
     response = browser.get("/", follow=True)
@@ -200,10 +203,30 @@ def test_no_secret_reaches_the_page(chatbot_conf):
     assert "stream-public-key" not in html, "the Stream key comes with the session's token, not the page"
 
 
-def test_add_to_basket_posts_to_oscars_form_only_in_an_oscar_shop(chatbot_conf):
+class BasketShop(ShopAdapter):
+    """A shop of its own with a basket form (ShopAdapter.add_to_basket_url)."""
+
+    def add_to_basket_url(self) -> str | None:
+        return "/cart/add/{id}/"
+
+
+class BadBasketShop(ShopAdapter):
+    def add_to_basket_url(self) -> str | None:
+        return "/cart/add/"  # no {id}: cards could not say which product
+
+
+@pytest.mark.demo
+def test_add_to_basket_posts_where_the_shop_adapter_says(chatbot_conf, django_assert_num_queries):
+    # Oscar's adapter names its own basket:add form.
     assert config_of(render_widget())["basket"] == {"add": "/basket/add/{id}/"}
-    chatbot_conf(SHOP_ADAPTER="none")
-    assert config_of(render_widget())["basket"] == {}
+    chatbot_conf(SHOP_ADAPTER="tests.test_widget_tag.BasketShop")
+    with django_assert_num_queries(0):
+        html = render_widget()
+    assert config_of(html)["basket"] == {"add": "/cart/add/{id}/"}
+    # The default, a URL without {id}, and an adapter that cannot be loaded: View only.
+    for adapter in ("none", "tests.test_widget_tag.BadBasketShop", "tests.no_such_module.Shop"):
+        chatbot_conf(SHOP_ADAPTER=adapter)
+        assert config_of(render_widget())["basket"] == {}, adapter
 
 
 def test_an_english_page_carries_the_labels_a_chinese_writer_switches_to():

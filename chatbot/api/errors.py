@@ -11,7 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from chatbot.exceptions import ChatbotError
+from chatbot.connections import CONNECTION_ERRORS
+from chatbot.exceptions import ChatbotError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,13 @@ _MESSAGES: dict[type, tuple[str, Any]] = {
 def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, CONNECTION_ERRORS):
+        # The database went away (a failover, terminated connections): a moment's outage, not a bug.
+        logger.warning("Chat API in %s lost its database connection: %s", type(context.get("view")).__name__, exc)
+        set_rollback()
+        exc = ServiceUnavailable()
     if isinstance(exc, ChatbotError):
-        return Response({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
+        return chatbot_error_response(exc)
     if not isinstance(exc, exceptions.APIException):
         # A fault of ours, not of the request: still the API's format, with the traceback in the log.
         logger.error("Chat API error in %s", type(context.get("view")).__name__, exc_info=exc)
@@ -74,6 +80,11 @@ def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     headers = {"Retry-After": str(int(exc.wait) + 1)} if getattr(exc, "wait", None) else {}  # type: ignore[attr-defined]
     body = {"error": {"code": code, "message": str(message)}}
     return Response(body, status=exc.status_code, headers=headers)
+
+
+def chatbot_error_response(exc: ChatbotError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ServiceUnavailable) else {}
+    return Response({"error": {"code": exc.code, "message": exc.message}}, status=exc.status, headers=headers)
 
 
 def _first_message(detail: Any) -> str:

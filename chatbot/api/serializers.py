@@ -52,6 +52,10 @@ class MessageOutSerializer(serializers.Serializer):
     rating = serializers.ChoiceField(choices=Message.Rating.choices, required=False, allow_null=True)
     suggestions = serializers.ListField(child=serializers.CharField(), required=False)
     products = serializers.ListField(child=serializers.DictField(), required=False)
+    #: "notice" for the app's own acknowledgements and notes, which take no feedback.
+    kind = serializers.ChoiceField(choices=[Message.Kind.NOTICE], required=False)
+    #: A staff message's author as the visitor sees them: ``{"name": <first name>}``.
+    author = serializers.DictField(required=False)
 
 
 class ConversationOutSerializer(serializers.Serializer):
@@ -102,3 +106,17 @@ class StreamMessageOutSerializer(serializers.Serializer):
 
     messageId = serializers.CharField()  # noqa: N815
     replyId = serializers.UUIDField(allow_null=True)  # noqa: N815
+
+
+class ContactEmailInSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class WaitingOutSerializer(serializers.Serializer):
+    """What ``GET``/``POST handoff`` answer: the widget's header and, for a guest, the email form."""
+
+    state = serializers.CharField(allow_null=True)
+    title = serializers.CharField(allow_blank=True)
+    wait = serializers.CharField(allow_blank=True)
+    open = serializers.BooleanField(allow_null=True)
+    email = serializers.DictField(allow_null=True)

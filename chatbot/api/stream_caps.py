@@ -7,11 +7,15 @@ has. The rate limits count requests, not what they hold, so open streams are cou
 Django's cache (shared by every server with Redis or Memcached): a claim when a reply starts, released
 when its response is closed. A counter outlives a process that died with streams open for at most
 ``READ_TIMEOUT`` plus a minute. ``RATE_LIMITS = "off"`` turns the caps off with the other limits.
+
+A cache that does not answer cannot count: a reply is then refused as unavailable (503), not let
+through uncounted, and a slot that cannot be given back expires with its counter.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from typing import Any
 
@@ -20,7 +24,10 @@ from django.core.cache import cache
 from chatbot.api.errors import TooManyStreams
 from chatbot.api.throttling import IPRateThrottle, parse_rate_limits
 from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ServiceUnavailable
 from chatbot.identity import Visitor
+
+logger = logging.getLogger(__name__)
 
 #: What ``Retry-After`` says when a cap is reached: a reply usually ends within that.
 RETRY_AFTER = 10
@@ -68,6 +75,8 @@ def _give_back(key: str) -> None:
             cache.set(key, 0, _ttl())
     except ValueError:  # expired: nothing to give back
         pass
+    except Exception as exc:  # the cache is down; the counter expires on its own
+        logger.warning("Could not give back a stream slot: %s", type(exc).__name__)
 
 
 def claim_stream(request: Any, visitor: Visitor) -> StreamClaim:
@@ -84,7 +93,13 @@ def claim_stream(request: Any, visitor: Visitor) -> StreamClaim:
     for key, limit in caps:
         if limit <= 0:
             continue
-        if not _take(key, limit, ttl):
+        try:
+            took = _take(key, limit, ttl)
+        except Exception as exc:  # any cache backend's error: the cache did not answer
+            StreamClaim(taken).release()
+            logger.warning("The cache could not count open streams: %s", type(exc).__name__)
+            raise ServiceUnavailable("cache unavailable") from exc
+        if not took:
             StreamClaim(taken).release()
             raise TooManyStreams(wait=RETRY_AFTER)
         taken.append(key)

@@ -6,13 +6,18 @@ Counters live in Django's default cache: with several web servers, point it at a
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from chatbot.conf import chatbot_settings
+from chatbot.connections import CONNECTION_ERRORS
+from chatbot.exceptions import ServiceUnavailable
 from chatbot.identity import get_visitor
+
+logger = logging.getLogger(__name__)
 
 
 def parse_rate_limits(value: str) -> dict[str, str]:
@@ -38,7 +43,13 @@ class _ChatbotThrottle(SimpleRateThrottle):
         if not self.rate:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except (ServiceUnavailable, *CONNECTION_ERRORS):
+            raise
+        except Exception as exc:  # any cache backend's error: a limit that cannot be counted is not skipped
+            logger.warning("The cache could not count requests: %s", type(exc).__name__)
+            raise ServiceUnavailable("cache unavailable") from exc
 
     def get_rate(self) -> str | None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from http.cookies import SimpleCookie
 from typing import Any, Literal, overload
 
 from django.utils import timezone
@@ -15,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatbot import replies
 from chatbot.api.errors import BadInput, MessageTooLong, chatbot_exception_handler
 from chatbot.api.parsers import BoundedJSONParser
 from chatbot.api.serializers import (
@@ -26,15 +28,16 @@ from chatbot.api.serializers import (
     MessageInSerializer,
     StopInSerializer,
 )
-from chatbot.api.stream_caps import claim_stream
+from chatbot.api.sessions import save_session
+from chatbot.api.stream_caps import StreamClaim, claim_stream
 from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
 from chatbot.conf import chatbot_settings
+from chatbot.connections import once_more_on_a_new_connection
 from chatbot.health import run_checks
 from chatbot.identity import Visitor, get_visitor
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
-from chatbot.relay import begin_turn, open_conversation
-from chatbot.stops import stop_watcher
+from chatbot.relay import Turn, begin_turn, committed_turn, open_conversation
 from chatbot.transports.builtin import BuiltinTransport
 
 
@@ -83,8 +86,28 @@ class ChatbotAPIView(APIView):
     throttle_classes: list = []
     schema = AutoSchema()
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: The session cookie to set, once the view saved the session itself.
+        self.session_cookies = SimpleCookie()
+
     def get_exception_handler(self) -> Any:
         return chatbot_exception_handler
+
+    def save_session(self, request: Request, *, again: bool = False) -> None:
+        """Save what this request changed in the session now (see ``chatbot.api.sessions``)."""
+        self.session_cookies.update(save_session(request._request, again=again))
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if response.status_code < 500:
+            try:
+                once_more_on_a_new_connection(lambda again: self.save_session(request, again=again))
+            except Exception as exc:
+                # Whatever the response held (a reply about to stream) is let go, and settled.
+                response.close()
+                response = self.handle_exception(exc)
+        response.cookies.update(self.session_cookies)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if not chatbot_settings.ENABLED:
@@ -159,11 +182,17 @@ class MessagesView(ChatbotAPIView):
         responses={200: HistoryOutSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
+        # Only reads: on a connection lost under them they are simply read again.
+        return once_more_on_a_new_connection(lambda again: self.history(request))
+
+    def history(self, request: Request) -> Response:
         visitor = self.visitor(request, create=False)
         conversation = open_conversation(visitor, create=False) if visitor else None
         if conversation is None:
             return Response({"conversation": None, "messages": []})
-        messages = conversation.messages.exclude(role=Message.Role.SYSTEM).order_by("created", "id")
+        messages = (
+            conversation.messages.exclude(role=Message.Role.SYSTEM).select_related("author").order_by("created", "id")
+        )
         after = request.query_params.get("after")
         if after:
             # Polling for staff replies: only what came after the last message the widget has.
@@ -198,15 +227,28 @@ class MessagesView(ChatbotAPIView):
         },
     )
     def post(self, request: Request) -> Any:
+        text, page = self.message_in(request)
         # A slot among the visitor's and the address's open streams, given back when the response closes.
-        claim = claim_stream(request, self.visitor(request))
+        claims: list[StreamClaim] = []
+        # Stored under an id chosen here, so a second attempt can tell whether the first was committed.
+        question_id = uuid.uuid4()
+
+        def start(again: bool) -> Turn:
+            visitor = self.visitor(request)
+            if not claims:
+                claims.append(claim_stream(request, visitor))
+            self.save_session(request, again=again)
+            turn = committed_turn(visitor, question_id, page=page) if again else None
+            return turn or begin_turn(visitor, text, page=page, question_id=question_id)
+
         try:
-            text, page = self.message_in(request)
-            turn = begin_turn(self.visitor(request), text, page=page)
+            # Nothing is committed before begin_turn's transaction: a lost connection costs one more try.
+            turn = once_more_on_a_new_connection(start)
         except BaseException:
-            claim.release()
+            for claim in claims:
+                claim.release()
             raise
-        return BuiltinTransport().respond(request._request, turn, on_close=claim.release)
+        return BuiltinTransport().respond(request._request, turn, on_close=claims[0].release)
 
 
 class FeedbackView(ChatbotAPIView):
@@ -235,6 +277,7 @@ class FeedbackView(ChatbotAPIView):
             Message.objects.filter(
                 public_id=message_id,
                 role=Message.Role.ASSISTANT,
+                kind=Message.Kind.REPLY,
                 conversation__in=Conversation.objects.for_visitor(visitor),
             )
             .only("pk")
@@ -261,15 +304,10 @@ class StopView(ChatbotAPIView):
         serializer.is_valid(raise_exception=True)
         visitor = self.visitor(request, create=False)
         if visitor is not None:
-            streaming = Message.objects.filter(
-                status=Message.Status.STREAMING,
-                conversation__in=Conversation.objects.for_visitor(visitor),
-            )
+            theirs = Message.objects.filter(conversation__in=Conversation.objects.for_visitor(visitor))
             if "messageId" in serializer.validated_data:
-                streaming = streaming.filter(public_id=serializer.validated_data["messageId"])
-            pks = list(streaming.values_list("pk", flat=True))
-            Message.objects.filter(pk__in=pks).update(stop_requested=True)
-            stop_watcher.stop_here(pks)
+                theirs = theirs.filter(public_id=serializer.validated_data["messageId"])
+            replies.request_stop(theirs)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

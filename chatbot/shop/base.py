@@ -152,6 +152,14 @@ class ShopAdapter:
     def policies(self) -> list[Policy]:
         return []
 
+    def add_to_basket_url(self) -> str | None:
+        """Where a product card's **Add to basket** posts, with ``{id}`` in place of the product's id.
+
+        The widget posts a form there as the shop's own product page would: ``csrfmiddlewaretoken`` and
+        ``quantity=1``, and follows the redirect. Called when a page renders the widget: no query.
+        None (the default): cards offer **View** only."""
+        return None
+
     def shop_name(self) -> str:
         return ""
 

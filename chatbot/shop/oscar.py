@@ -31,6 +31,9 @@ _TOPICS = [
 _BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|div|tr|section)>|<br\s*/?>", re.I)
 
 
+# A product id that no URL pattern can confuse with the rest of the path.
+_PLACEHOLDER_PK = 2147483647
+
 def _paragraphs(html: str) -> str:
     """A page's text with one blank line between paragraphs and headings, so answers can quote one."""
     text = unescape(strip_tags(_BLOCK_END.sub("\n\n", html)))
@@ -217,6 +220,14 @@ class OscarShop(ShopAdapter):
             topic = next((name for name, pattern in _TOPICS if pattern.search(f"{page.url} {page.title}")), "other")
             result.append(Policy(topic=topic, title=page.title, text=_paragraphs(page.content), url=page.url))
         return result
+
+    def add_to_basket_url(self) -> str | None:
+        """Oscar's own add-to-basket form (``basket:add``), which takes ``quantity`` and the CSRF token."""
+        try:
+            url = reverse("basket:add", kwargs={"pk": _PLACEHOLDER_PK})
+        except NoReverseMatch:
+            return None
+        return url.replace(str(_PLACEHOLDER_PK), "{id}")
 
     def shop_name(self) -> str:
         return getattr(settings, "OSCAR_SHOP_NAME", "")

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from chatbot.models import Conversation, Message
+from chatbot.models import CannedReply, Conversation, Message
 from chatbot.shop import get_shop
 from chatbot.shop.base import OrderInfo
+from chatbot.staff.live import resume_after
 
 STATES = [value for value, _label in Conversation.State.choices]
 
@@ -29,6 +30,9 @@ def counts_by_state() -> dict[str, int]:
 
 
 def visitor_label(conversation: Conversation) -> str:
+    """The visitor's name; a guest with the email they left for the reply: "Guest 1a2b3c4d <bo@example.com>"."""
+    if conversation.user_id is None and conversation.contact_email:
+        return f"{conversation.visitor_name} <{conversation.contact_email}>"
     return conversation.visitor_name
 
 
@@ -39,6 +43,11 @@ class ConversationDetail:
     messages: list[Message]
     orders: list[OrderInfo]
     orders_error: str = ""
+
+    @property
+    def after(self) -> int:
+        """Where the page's live updates start (``chatbot.staff.live``)."""
+        return resume_after(self.messages)
 
 
 def detail(conversation: Conversation, *, order_limit: int = 10) -> ConversationDetail:
@@ -60,3 +69,10 @@ def state_tabs(current: str | None) -> list[dict[str, Any]]:
     return [
         {"value": value, "label": labels[value], "count": counts[value], "active": value == current} for value in STATES
     ]
+
+
+def canned_replies(user: Any) -> list[CannedReply]:
+    """The saved answers ``user`` may insert into a reply (needs "view canned reply")."""
+    if not user.has_perm("chatbot.view_cannedreply"):
+        return []
+    return list(CannedReply.objects.all())

@@ -26,8 +26,9 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from chatbot.conf import chatbot_settings
+from chatbot.exceptions import ChatbotConfigurationError
 from chatbot.language import CHINESE, is_chinese
-from chatbot.shop import BUILTIN_ADAPTERS, adapter_path
+from chatbot.shop import get_shop
 from chatbot.transports import get_transport
 from chatbot.transports.base import Transport
 
@@ -36,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _PLACEHOLDER_ID = uuid.UUID(int=0)
-_PLACEHOLDER_PK = 2147483647
 DEFAULT_COLOR = "#2563eb"
 
 
@@ -64,6 +64,7 @@ def _endpoints(transport: Transport) -> dict[str, str]:
     endpoints = {
         "messages": _url("messages"),
         "stop": _url("stop"),
+        "handoff": _url("handoff"),
         "feedback": None,
     }
     feedback = _url("feedback", message_id=_PLACEHOLDER_ID)
@@ -172,14 +173,14 @@ def _translations(widget: dict[str, Any], language: str) -> dict[str, dict[str, 
 
 
 def _basket() -> dict[str, str]:
-    """Where a product card's "Add to basket" posts: Oscar's own form; other shops show "View" only."""
-    if adapter_path() != BUILTIN_ADAPTERS["oscar"]:
-        return {}
+    """Where a product card's "Add to basket" posts (``ShopAdapter.add_to_basket_url``); without one
+    the cards show "View" only."""
     try:
-        add = reverse("basket:add", kwargs={"pk": _PLACEHOLDER_PK})
-    except NoReverseMatch:
+        add = get_shop().add_to_basket_url()
+    except ChatbotConfigurationError:
+        # A broken adapter setting is a system check error; the page itself still renders.
         return {}
-    return {"add": add.replace(str(_PLACEHOLDER_PK), "{id}")}
+    return {"add": add} if add and "{id}" in add else {}
 
 
 def _suggestions(widget: dict[str, Any]) -> list[str]:

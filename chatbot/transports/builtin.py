@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -20,9 +21,12 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
 
+from chatbot.exceptions import ChatbotError
 from chatbot.relay import Turn
 from chatbot.reply_events import ReplyEvents
 from chatbot.transports.base import Transport
+
+logger = logging.getLogger(__name__)
 
 
 def sse_event(name: str, data: Any) -> bytes:
@@ -34,6 +38,12 @@ def _encode(events: Iterator[tuple[str, dict[str, Any]]]) -> Generator[bytes, No
     try:
         for name, data in events:
             yield sse_event(name, data)
+    except Exception:
+        # The relay ends every reply with done or error itself; should something beneath it fail all
+        # the same, the client still gets an ending instead of a stream that breaks off.
+        logger.exception("A reply's events failed")
+        failure = ChatbotError()
+        yield sse_event("error", {"code": failure.code, "message": failure.message})
     finally:
         cast(Generator[Any, None, None], events).close()
 

@@ -15,15 +15,15 @@ import logging
 import time
 from typing import Any
 
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from chatbot import replies
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.language import answer_language
 from chatbot.models import Message
 from chatbot.relay import Turn, relay_reply
-from chatbot.sweep import INTERRUPTED, abandoned_before
 from chatbot.tasks import task
 from chatbot.transports.stream.client import StreamError, StreamRateLimited, StreamUnavailable
 from chatbot.transports.stream.ids import visitor_for
@@ -50,9 +50,7 @@ def _with_retries(operation: Any, attempts: int = _FINAL_ATTEMPTS) -> None:
 
 
 def _fail_row(message: Message, code: str) -> None:
-    Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
-        status=Message.Status.ERROR, error_code=code, updated=timezone.now()
-    )
+    replies.fail(Message.objects.filter(pk=message.pk), code)
 
 
 def _turn_for(reply: Message, ui_language: str, page: str = "") -> Turn | None:
@@ -172,17 +170,14 @@ def sweep_stale_replies() -> int:
     """Replies left "streaming" by a process that died: mark them failed here and in Stream. Replies
     whose final update failed get it written again."""
     settle_unsettled_replies()
-    cutoff = abandoned_before()
     stale = list(
-        Message.objects.filter(status=Message.Status.STREAMING, role=Message.Role.ASSISTANT, updated__lt=cutoff)
+        replies.abandoned(Message.objects.filter(role=Message.Role.ASSISTANT))
         .exclude(conversation__stream_channel_id="")
         .select_related("conversation")[:20]
     )
     swept = 0
     for message in stale:
-        if not Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
-            status=Message.Status.ERROR, error_code=INTERRUPTED, updated=timezone.now()
-        ):
+        if not replies.fail(Message.objects.filter(pk=message.pk), replies.INTERRUPTED):
             continue  # another worker got there first
         swept += 1
         text = _("The answer was interrupted. Please ask again.")

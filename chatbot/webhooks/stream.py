@@ -11,6 +11,7 @@ messages (and any ``ai_generated`` one) are ignored, or the assistant would answ
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -23,13 +24,15 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from chatbot import replies
 from chatbot.api.parsers import loads_bounded
 from chatbot.conf import chatbot_settings
+from chatbot.connections import CONNECTION_ERRORS
+from chatbot.exceptions import ServiceUnavailable
 from chatbot.language import active_language
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import ReplyInProgress, begin_turn
-from chatbot.stops import stop_watcher
 from chatbot.tasks import task
 from chatbot.transports.stream import stream_enabled
 from chatbot.transports.stream.client import call, get_client
@@ -97,18 +100,34 @@ def stream_webhook(request: HttpRequest) -> JsonResponse:
     webhook_id = request.headers.get("X-Webhook-Id", "")
     # Hashed: the header is the sender's text, and cache backends refuse some keys (spaces, length).
     seen_key = f"chatbot:stream:webhook:{hashlib.sha256(webhook_id.encode()).hexdigest()}"
-    if webhook_id and not cache.add(seen_key, 1, _SEEN_SECONDS):
+    try:
+        first_delivery = not webhook_id or cache.add(seen_key, 1, _SEEN_SECONDS)
+    except Exception as exc:  # any cache backend's error: a delivery that cannot be told apart waits
+        logger.warning("Stream webhook deferred: the cache did not answer (%s)", type(exc).__name__)
+        return _unavailable()
+    if not first_delivery:
         return JsonResponse({"ok": True, "duplicate": True})
     handler = _HANDLERS.get(_text(event.get("type")))
     try:
         handled = handler(event) if handler else "ignored"
-    except Exception:
+    except Exception as exc:
         # Not handled after all: forget the id so Stream's retry (same id) gets another chance.
         if webhook_id:
-            cache.delete(seen_key)
+            with contextlib.suppress(Exception):
+                cache.delete(seen_key)
+        if isinstance(exc, CONNECTION_ERRORS):
+            logger.warning("Stream webhook %s deferred: the database connection was lost", event.get("type"))
+            return _unavailable()
         logger.exception("Stream webhook %s could not be handled", event.get("type"))
         return _error(500, "error", "The event could not be handled; please retry.")
     return JsonResponse({"ok": True, "result": handled})
+
+
+def _unavailable() -> JsonResponse:
+    # Stream delivers again later; a moment's outage is not an error of ours to log with a traceback.
+    response = _error(503, ServiceUnavailable.code, "The event could not be handled now; please retry.")
+    response["Retry-After"] = str(ServiceUnavailable.retry_after)
+    return response
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -207,11 +226,7 @@ def on_ai_stop(event: dict[str, Any]) -> str:
     author = _text(_object(event.get("user")).get("id"))
     if conversation is None or author != visitor_user_id(visitor_for(conversation)):
         return "ignored"
-    pks = list(
-        conversation.messages.filter(status=Message.Status.STREAMING).values_list("pk", flat=True)
-    )
-    Message.objects.filter(pk__in=pks).update(stop_requested=True)
-    stop_watcher.stop_here(pks)
+    replies.request_stop(conversation.messages.all())
     return "stopped"
 
 

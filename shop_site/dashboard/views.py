@@ -12,10 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from chatbot.admin import ReplyForm
 from chatbot.models import Conversation
-from chatbot.staff import actions, inbox
+from chatbot.staff import actions, inbox, live
 
 VIEW = "chatbot.view_conversation"
 CHANGE = "chatbot.change_conversation"
@@ -60,5 +61,19 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
             actions.staff_reply(conversation, request.user, form.cleaned_data["text"])
             messages.success(request, "Reply sent.")
             return redirect(request.path)
-    context = {"detail": inbox.detail(conversation), "form": form, "can_change": can_change}
+    context = {
+        "detail": inbox.detail(conversation),
+        "form": form,
+        "can_change": can_change,
+        "live_url": reverse("chat-dashboard:conversation-live", args=[conversation.pk]),
+        "canned_replies": inbox.canned_replies(request.user) if can_change else [],
+    }
     return render(request, "oscar/dashboard/chatbot/conversation.html", context)
+
+
+@staff_member_required
+def conversation_live_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """What changed on a conversation's page since ``?after=<message pk>`` (JSON, same permission)."""
+    _require(request, VIEW)
+    conversation = get_object_or_404(Conversation, pk=pk)
+    return live.live_response(conversation, request.GET.get("after"))

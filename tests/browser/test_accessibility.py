@@ -97,3 +97,31 @@ def test_the_launcher_with_its_label_passes_axe(pages, chatbot_conf):
     page = pages.open("/")
     expect(Chat(page).launcher).to_be_visible()
     assert violations(page) == []
+
+
+def test_waiting_for_a_person_with_the_email_form_passes_axe(pages):
+    for options in ({}, {"color_scheme": "dark", "viewport": {"width": 390, "height": 844}, "is_mobile": True}):
+        page = pages.open("/", **options)
+        chat = Chat(page).open()
+        chat.dialog.get_by_role("button", name="Talk to a human").click()
+        email = chat.dialog.get_by_role("textbox", name="Your email, for our reply")
+        expect(email).to_be_visible()
+        assert violations(page) == []
+        email.fill("nope")
+        email.press("Enter")
+        expect(email).to_have_attribute("aria-invalid", "true")
+        assert violations(page) == []
+        email.fill("bo@example.com")
+        email.press("Enter")
+        expect(chat.dialog.get_by_text("We'll reply to bo@example.com.")).to_be_visible()
+        assert violations(page) == []
+    # A staff reply with its author's name and initial.
+    from django.contrib.auth import get_user_model
+
+    from chatbot.models import Conversation
+    from chatbot.staff import actions
+
+    sam = get_user_model().objects.create_user("sam", "sam@shop.example", "pw", first_name="Sam")
+    actions.staff_reply(Conversation.objects.latest("id"), sam, "Hi, Sam here.")
+    expect(chat.log.locator(".msg.staff")).to_have_count(1)
+    assert violations(page) == []

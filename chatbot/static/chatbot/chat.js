@@ -132,28 +132,34 @@
     return config.csrfToken;
   }
 
+  // One JSON (or event-stream) call to the shop's chat API with the session and CSRF; a failed answer
+  // becomes an error carrying the server's code and message.
+  function call(config, method, url, body, signal) {
+    var headers = { Accept: method === "GET" ? "application/json" : "text/event-stream, application/json" };
+    var init = { method: method, credentials: "same-origin", headers: headers, signal: signal };
+    if (method !== "GET") {
+      headers["Content-Type"] = "application/json";
+      headers[config.csrfHeader || "X-CSRFToken"] = csrfToken(config);
+      init.body = JSON.stringify(body || {});
+    }
+    return fetch(url, init).then(function (res) {
+      if (res.ok) return res;
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        var err = (data && data.error) || {};
+        throw wireError(err.code || "http_" + res.status, res.status, err.message, res.headers.get("Retry-After"));
+      });
+    }, function (e) {
+      if (e && e.name === "AbortError") throw e;
+      throw wireError("network");
+    });
+  }
+
   // The default transport: messages live in the shop's database, replies stream as SSE over fetch.
   function builtinTransport(config) {
     var endpoints = config.endpoints || {};
 
     function request(method, url, body, signal) {
-      var headers = { Accept: method === "GET" ? "application/json" : "text/event-stream, application/json" };
-      var init = { method: method, credentials: "same-origin", headers: headers, signal: signal };
-      if (method !== "GET") {
-        headers["Content-Type"] = "application/json";
-        headers[config.csrfHeader || "X-CSRFToken"] = csrfToken(config);
-        init.body = JSON.stringify(body || {});
-      }
-      return fetch(url, init).then(function (res) {
-        if (res.ok) return res;
-        return res.json().catch(function () { return {}; }).then(function (data) {
-          var err = (data && data.error) || {};
-          throw wireError(err.code || "http_" + res.status, res.status, err.message, res.headers.get("Retry-After"));
-        });
-      }, function (e) {
-        if (e && e.name === "AbortError") throw e;
-        throw wireError("network");
-      });
+      return call(config, method, url, body, signal);
     }
 
     return {
@@ -346,6 +352,7 @@
       });
       input.placeholder = S.placeholder || "";
       api.speak(S);
+      if (shownState) loadWaiting();
     }
 
     function followVisitor(text) {
@@ -366,6 +373,7 @@
     }
 
     var known = {};
+    var views = {};
     var lastId = null;
     var unread = 0;
     var busy = null;
@@ -401,11 +409,18 @@
     win.setAttribute("aria-modal", "true");
     win.setAttribute("aria-labelledby", "scb-title");
     var header = el("div", "head");
+    var heading = el("div", "heading");
     var title = mark(el("h2", "title", S.title), "title");
     title.id = "scb-title";
+    // While a person is wanted: who answers and how soon (the server's words, in the visitor's language).
+    var status = el("p", "status");
+    status.setAttribute("role", "status");
+    status.hidden = true;
+    heading.appendChild(title);
+    heading.appendChild(status);
     var handoff = keyed("handoff", null, "person", "handoff");
     var closeBtn = keyed("close", "close", "close");
-    header.appendChild(title);
+    header.appendChild(heading);
     header.appendChild(handoff);
     header.appendChild(closeBtn);
 
@@ -423,6 +438,29 @@
     var notice = el("div", "notice");
     notice.setAttribute("role", "alert");
     notice.hidden = true;
+
+    // A guest waiting for a person leaves an email for the reply.
+    var contact = el("div", "contact");
+    contact.hidden = true;
+    var contactForm = el("form");
+    contactForm.noValidate = true;
+    var contactLabel = el("label");
+    contactLabel.htmlFor = "scb-email";
+    var contactInput = el("input", "input");
+    contactInput.id = "scb-email";
+    contactInput.type = "email";
+    contactInput.autocomplete = "email";
+    contactInput.setAttribute("aria-describedby", "scb-contact-note");
+    var contactSave = button("contact-save");
+    contactSave.type = "submit";
+    var contactNote = el("p", "contact-note");
+    contactNote.id = "scb-contact-note";
+    contactNote.setAttribute("aria-live", "polite");
+    contactForm.appendChild(contactLabel);
+    contactForm.appendChild(contactInput);
+    contactForm.appendChild(contactSave);
+    contact.appendChild(contactForm);
+    contact.appendChild(contactNote);
 
     var form = el("form", "composer");
     form.noValidate = true;
@@ -447,6 +485,7 @@
     win.appendChild(log);
     win.appendChild(suggestions);
     win.appendChild(notice);
+    win.appendChild(contact);
     win.appendChild(form);
     if (S.disclaimer) win.appendChild(mark(el("p", "foot", S.disclaimer), "disclaimer"));
     root.querySelector(".scb").appendChild(win);
@@ -460,10 +499,21 @@
 
     /* messages */
 
-    function bubble(role) {
+    // A staff message shows its author's first name and initial; without a name, "Support team".
+    function bubble(role, author) {
       var node = el("div", "msg " + role);
-      var who = role === "user" ? S.you : role === "staff" ? S.staff : S.assistant;
-      if (who) node.appendChild(el("span", "vh", who + ": "));
+      var name = author && author.name;
+      if (role === "staff") {
+        var who = el("span", "who");
+        who.appendChild(el("span", "avatar", (name || S.staff || "?").charAt(0).toUpperCase()))
+          .setAttribute("aria-hidden", "true");
+        who.appendChild(doc.createTextNode(name || S.staff));
+        if (!name) mark(who, "staff");
+        node.appendChild(who);
+      } else {
+        var label = role === "user" ? S.you : S.assistant;
+        if (label) node.appendChild(el("span", "vh", label + ": "));
+      }
       var body = el("div", "body");
       node.appendChild(body);
       log.appendChild(node);
@@ -540,12 +590,13 @@
         view.node.classList.add(view.role);
       }
       view.id = message.id;
+      if (message.id) views[message.id] = view;
       setText(view, text);
       remember(message.id);
       products(view, message.products);
       if (message.status === "stopped") mark(note(view, S.stopped), "stopped");
       else if (message.status === "error") note(view, S.errorUpstream, "err");
-      else if (message.status !== "streaming" && view.role === "assistant" && message.id) {
+      else if (message.status !== "streaming" && view.role === "assistant" && message.id && message.kind !== "notice") {
         feedback(view, message.rating);
       }
     }
@@ -645,6 +696,7 @@
       });
       box.appendChild(status);
       view.node.appendChild(box);
+      view.fb = box;
     }
 
     function showSuggestions(items) {
@@ -662,14 +714,14 @@
       var pending = message.id && unfinished[message.id];
       if (pending && message.status !== "streaming") {
         delete unfinished[message.id];
-        var done = bubble(pending.role);
+        var done = bubble(pending.role, message.author);
         log.replaceChild(done.node, pending.node);
         finish(done, message);
         return;
       }
       if (message.id && known[message.id]) return;
       var role = { user: "user", staff: "staff", system: "system" }[message.role] || "assistant";
-      var view = bubble(role);
+      var view = bubble(role, message.author);
       if (role === "user") {
         setText(view, message.text);
         remember(message.id);
@@ -682,8 +734,57 @@
       }
     }
 
+    /* waiting for a person: the header says so, a guest is asked for an email */
+
+    var shownState = null;
+
+    function waitingCall(method, body) {
+      var url = config.endpoints.handoff;
+      return call(config, method, url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(language), body)
+        .then(function (res) { return res.json(); });
+    }
+
+    function showWaiting(data) {
+      data = data || {};
+      status.textContent = "";
+      status.hidden = !data.title;
+      if (data.title) {
+        status.appendChild(el("strong", null, data.title));
+        status.appendChild(doc.createTextNode(" " + (data.wait || "")));
+      }
+      var email = data.title && data.email;
+      contact.hidden = !email;
+      if (!email) return;
+      contactForm.hidden = !!email.value;
+      contactLabel.textContent = email.label;
+      contactSave.textContent = email.save;
+      contactNote.className = "contact-note";
+      contactNote.textContent = email.saved || "";
+      contactInput.removeAttribute("aria-invalid");
+    }
+
+    function loadWaiting() {
+      if (!config.endpoints.handoff) return;
+      if (state !== "waiting" && state !== "staff") return showWaiting(null);
+      waitingCall("GET").then(showWaiting, noop);
+    }
+
+    contactForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      waitingCall("POST", { email: contactInput.value.trim() }).then(showWaiting, function (err) {
+        contactNote.className = "contact-note err";
+        contactNote.textContent = errorText(err);
+        contactInput.setAttribute("aria-invalid", "true");
+        contactInput.focus();
+      });
+    });
+
     function track(conversation) {
       if (conversation && conversation.state) state = conversation.state;
+      if (state !== shownState) {
+        shownState = state;
+        loadWaiting();
+      }
       clearTimeout(pollTimer);
       var waiting = state === "waiting" || state === "staff";
       // Already with (or waiting for) the team: the button would only repeat the request.
@@ -826,7 +927,9 @@
             ended = true;
             var stick = nearBottom();
             finish(reply, m);
-            track(m.conversation);
+            // The stream transport's answer does not know the conversation's state: the history does.
+            if (m.conversation || t.name === "builtin") track(m.conversation);
+            else sync();
             if (m.suggestions && m.suggestions.length) showSuggestions(m.suggestions);
             if (stick) toBottom();
             if (reply.node.parentNode) arrived();
@@ -883,6 +986,14 @@
         synced = true;
         track(data && data.conversation);
         api.remember("active", messages.length ? "1" : null);
+        messages.forEach(function (m) {
+          // The stream transport's answer did not say it was a notice; the stored message does.
+          var shown = m.kind === "notice" && views[m.id];
+          if (shown && shown.fb) {
+            shown.node.removeChild(shown.fb);
+            shown.fb = null;
+          }
+        });
         var changed = messages.filter(function (m) {
           return !known[m.id] || (unfinished[m.id] && m.status !== "streaming");
         });

@@ -19,10 +19,10 @@ from typing import Any
 from django.core.checks import Error
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
 
+from chatbot import replies
 from chatbot.exceptions import ChatbotError
 from chatbot.health import CheckOutcome
 from chatbot.language import active_language
@@ -94,11 +94,8 @@ class StreamTransport(Transport):
             )
         except ChatbotError as exc:
             # The text never reached the chat: the widget gives it back to the visitor to send again.
-            for message in (turn.reply, turn.notice):
-                if message is not None:
-                    Message.objects.filter(pk=message.pk).update(
-                        status=Message.Status.ERROR, error_code=exc.code, updated=timezone.now()
-                    )
+            answers = [message.pk for message in (turn.reply, turn.notice) if message is not None]
+            replies.fail(Message.objects.filter(pk__in=answers), exc.code)
             raise
         answer = turn.reply or turn.notice
         if answer is not None:
