@@ -3,11 +3,11 @@
 #
 #   docker build -t shop-chatbot .
 #   docker run --rm --env-file .env shop-chatbot python manage.py migrate       # release step
-#   docker run -d -p 8000:8000 --env-file .env shop-chatbot                     # web (any number)
-#   docker run -d --env-file .env shop-chatbot python manage.py db_worker       # task worker
+#   docker run -d -p 8000:8000 --env-file .env shop-chatbot                     # web + task worker
 #
-# The worker is needed when tasks are queued in the database: Stream Chat switched on, or
-# CHATBOT_TASKS_DB=1 (set it for the web containers and the worker alike).
+# Background work is queued in the database; the start command runs its worker (manage.py db_worker)
+# beside the web server (shop_site/gunicorn.py). To scale them apart, give the web containers
+# RUN_TASK_WORKER=0 and run workers as `shop-chatbot python manage.py db_worker`.
 #
 # Two stages: the builder makes the wheel and the virtualenv; the runtime image gets the virtualenv and
 # the site, no build tools. bench/docker_steps.py runs these same steps without Docker (the test suite
@@ -76,7 +76,8 @@ VOLUME ["/app/data"]
 USER 10001:10001
 EXPOSE 8000
 # gunicorn binds 0.0.0.0:$PORT and starts $WEB_CONCURRENCY workers when no --bind/--workers is given;
-# the options are `make demo`'s. exec: gunicorn is PID 1 and gets `docker stop`'s SIGTERM.
+# the options are `make demo`'s. exec: gunicorn is PID 1 and gets `docker stop`'s SIGTERM, and stops the
+# task worker it started.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/api/chatbot/health' % os.environ['PORT'], timeout=4)"]
-CMD ["/bin/sh", "-c", "exec gunicorn shop_site.wsgi --worker-class gthread --threads \"$WEB_THREADS\" --access-logfile -"]
+CMD ["/bin/sh", "-c", "exec gunicorn shop_site.wsgi --config python:shop_site.gunicorn --worker-class gthread --threads \"$WEB_THREADS\" --access-logfile -"]

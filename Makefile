@@ -22,16 +22,9 @@ demo: install
 	$(BIN)/python manage.py load_demo_shop
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Storefront on http://127.0.0.1:$(PORT)/  (staff: admin / admin on /admin/)"
-	@# Stream mode writes replies from a task worker; it runs beside the web server and stops with it.
-	@worker=""; \
-	if $(BIN)/python -c "import django; django.setup(); from django.conf import settings; \
-		raise SystemExit(0 if 'django_tasks_db' in settings.INSTALLED_APPS else 1)"; then \
-		echo "Starting the task worker (manage.py db_worker)"; \
-		$(BIN)/python manage.py db_worker & worker=$$!; \
-	fi; \
-	trap 'test -z "$$worker" || kill $$worker' EXIT INT TERM; \
-	$(BIN)/gunicorn shop_site.wsgi --bind 0.0.0.0:$(PORT) --worker-class gthread \
-		--workers $(WEB_CONCURRENCY) --threads $(WEB_THREADS) --access-logfile -
+	@# The server starts the task worker (manage.py db_worker) beside itself and stops it with it.
+	$(BIN)/gunicorn shop_site.wsgi --config python:shop_site.gunicorn --bind 0.0.0.0:$(PORT) \
+		--worker-class gthread --workers $(WEB_CONCURRENCY) --threads $(WEB_THREADS) --access-logfile -
 
 # The stream-mode widget client: the Stream JS SDK bundled into one committed file, so installing the
 # app needs no Node. Rebuild after changing frontend/stream/ or upgrading stream-chat.

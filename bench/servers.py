@@ -137,7 +137,8 @@ def gunicorn(
     """The production server on a free port; yields its base URL."""
     port = free_port()
     args = [
-        sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--config", "python:shop_site.gunicorn",
+        "--bind", f"127.0.0.1:{port}",
         "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
         "--backlog", "2048", "--graceful-timeout", "5",
     ]

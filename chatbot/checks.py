@@ -68,6 +68,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     errors.extend(_check_sync_paths(conf))
+    errors.extend(check_task_backend())
     if conf.PROVIDER != "local" and conf.READ_TIMEOUT and conf.READ_TIMEOUT > 300:
         errors.append(
             Warning(
@@ -105,3 +106,47 @@ def _check_sync_paths(conf: Any) -> list:
                 )
             )
     return errors
+
+
+def check_task_backend() -> list:
+    """The immediate backend runs the app's background work inside the request that queues it."""
+    from chatbot.tasks import runs_in_request
+
+    if not runs_in_request():
+        return []
+    return [
+        Warning(
+            "Tasks run inside the requests that queue them (django-tasks' ImmediateBackend): Stream replies, "
+            "staff emails and webhook deliveries hold up the visitor's request, and webhook retries never run.",
+            hint="Fine for tests and development. In production configure a task backend with a worker, e.g. "
+            "TASKS = {'default': {'BACKEND': 'django_tasks_db.DatabaseBackend'}} with 'django_tasks_db' in "
+            "INSTALLED_APPS and `python manage.py db_worker` running (docs/deploying.md).",
+            id="chatbot.W040",
+        )
+    ]
+
+
+@register(Tags.database)
+def check_task_worker(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """Tasks of the app that wait, due, in the database queue for too long: no worker takes them."""
+    from django.db import DatabaseError
+
+    from chatbot.tasks import stalled_tasks, worker_command
+
+    if not databases:
+        return []
+    after = float(chatbot_settings.WORKER_MISSING_AFTER)
+    try:
+        waiting = stalled_tasks(after)
+    except DatabaseError:  # not migrated yet, or unreachable: the database checks say so themselves
+        return []
+    if not waiting:
+        return []
+    return [
+        Warning(
+            f"{waiting} task(s) of the support chat have waited over {after:g} s in the database task queue: "
+            "no task worker is running, so Stream replies, staff emails and webhook deliveries are not sent.",
+            hint=f"Start a worker beside the web server: `{worker_command()}`.",
+            id="chatbot.W041",
+        )
+    ]

@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_PATH": "/api/webhooks/evershop/{type}",
     # Seconds before each retry of a failed webhook delivery; one more attempt than delays.
     "WEBHOOK_RETRY_DELAYS": [10, 60, 300, 1800, 7200],
+    # Seconds a task of the app may wait in the database queue before the checks say no worker runs.
+    "WORKER_MISSING_AFTER": 300,
     # Coze
     "COZE_API_BASE": "https://api.coze.cn",
     "COZE_BOT_ID": "",

@@ -2,9 +2,9 @@
 
 A receiver on :data:`chatbot.signals.handoff_requested` emails ``CHATBOT["STAFF_EMAILS"]`` once the
 handoff is committed, with a link to the conversation's admin page. Other channels (Slack, SMS...)
-hook the same signal. With a durable task backend the email goes out from a worker; without one from
-a background thread (:func:`chatbot.tasks.enqueue`). Never from the visitor's request: the commit
-happens before their acknowledgement is sent, so a slow mail server would hold it back.
+hook the same signal. The email is a task (:mod:`chatbot.tasks`) that a worker sends, never the
+visitor's request: the commit happens before their acknowledgement is sent, so a slow mail server
+would hold it back.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.dispatch import receiver
 from django.urls import NoReverseMatch, reverse
-from django_tasks import task
 
 from chatbot.business_hours import staff_available
 from chatbot.conf import chatbot_settings
 from chatbot.signals import handoff_requested
-from chatbot.tasks import enqueue
+from chatbot.tasks import task
 
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver")
 
@@ -89,4 +88,4 @@ def email_staff(sender: Any, conversation: Any, **kwargs: Any) -> None:
         return
     conversation_id = conversation.pk
     # A failure is logged by the task; the handoff stands either way and the inbox shows it.
-    transaction.on_commit(lambda: enqueue(send_handoff_email, conversation_id))
+    transaction.on_commit(lambda: send_handoff_email.enqueue(conversation_id))

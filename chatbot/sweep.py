@@ -1,5 +1,5 @@
 """Replies left "streaming" by a server process that died (killed mid-reply, out of memory, deployed
-over): each new process marks them failed once, when it serves its first request.
+over): each new process queues a task that marks them failed, once, when it serves its first request.
 
 A reply counts as abandoned (``chatbot.replies``) only when nothing has been heard of it for longer
 than a provider may stay silent (the read timeout) plus a margin: the process streaming a reply
@@ -17,9 +17,10 @@ import threading
 import time
 from typing import Any
 
-from chatbot.connections import drop_connection
+from chatbot.tasks import task
 
 logger = logging.getLogger(__name__)
+
 
 def sweep_interrupted_replies() -> int:
     """Mark abandoned builtin-transport replies as failed; returns how many were marked."""
@@ -34,7 +35,12 @@ def sweep_interrupted_replies() -> int:
     return swept
 
 
-#: Seconds before a process whose sweep failed (the database was away) tries again on a later request.
+@task()
+def sweep_interrupted() -> int:
+    return sweep_interrupted_replies()
+
+
+#: Seconds before a process that could not queue the sweep (the database was away) tries again.
 RETRY_AFTER_FAILURE = 30.0
 
 _lock = threading.Lock()
@@ -42,22 +48,16 @@ _state = {"done": False, "next_try": 0.0}
 
 
 def on_first_request(**kwargs: Any) -> None:
-    """``request_started`` receiver: sweep once per process, off the request's thread; a sweep the
-    database refused is tried again on a request at least ``RETRY_AFTER_FAILURE`` seconds later."""
+    """``request_started`` receiver: queue the sweep once per process, for a worker to run; when the
+    queue refused it, queue it again on a request at least ``RETRY_AFTER_FAILURE`` seconds later."""
     with _lock:
         if _state["done"] or time.monotonic() < _state["next_try"]:
             return
         _state["done"] = True
-
-    def run() -> None:
-        try:
-            sweep_interrupted_replies()
-        except Exception as exc:  # the database may be down at start; the relay still catches it later
-            logger.warning("Could not sweep interrupted replies: %s", type(exc).__name__)
-            with _lock:
-                _state["done"] = False
-                _state["next_try"] = time.monotonic() + RETRY_AFTER_FAILURE
-        finally:
-            drop_connection()  # this thread ends; its connection must not outlive it
-
-    threading.Thread(target=run, name="chatbot-sweep", daemon=True).start()
+    try:
+        sweep_interrupted.enqueue()
+    except Exception as exc:  # the database may be down at start; the relay still catches it later
+        logger.warning("Could not queue the sweep of interrupted replies: %s", type(exc).__name__)
+        with _lock:
+            _state["done"] = False
+            _state["next_try"] = time.monotonic() + RETRY_AFTER_FAILURE

@@ -223,12 +223,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@example.com")
 
 CHATBOT = {"SHOP_NAME": OSCAR_SHOP_NAME, **settings_from_env(env.ENVIRON)}
 
-# In stream mode replies are written by a task worker (`manage.py db_worker`, started by `make demo`).
-# The builtin transport needs no worker, so the database task backend is listed only when the
-# environment asks for it (CHATBOT_TASKS_DB) or Stream Chat is switched on.
-if env.bool("CHATBOT_TASKS_DB", default=bool(CHATBOT.get("STREAM_CHAT_ENABLED"))):
-    INSTALLED_APPS.append("django_tasks_db")
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Background work (Stream replies, staff emails, webhook deliveries and their retries) is queued in the
+# database and run by `manage.py db_worker`, which the server's start (shop_site/gunicorn.py) runs beside it.
+INSTALLED_APPS.append("django_tasks_db")
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LOGGING = {
     "version": 1,

@@ -4,25 +4,36 @@ which tests need the demo shop (the `demo` marker)."""
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.db import connections
 from django.test import Client
-from django_tasks import task_backends
 
-#: Fixtures that build Oscar data: a test that uses one, even through another fixture, needs the demo.
-DEMO_FIXTURES = {"catalogue", "customers", "demo_shop"}
+from chatbot.tasks import task_backends
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+#: Django's own django.tasks from 6.0 on, the backport before (as chatbot.tasks chooses).
+TASKS_MODULE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
+
+#: Fixtures that build Oscar data, or queue tasks in the demo's database task backend (django_tasks_db):
+#: a test that uses one, even through another fixture, needs the demo.
+DEMO_FIXTURES = {"catalogue", "customers", "demo_shop", "task_worker"}
 
 
 #: Modules (and the browser tests' package) that load the demo's models or packages (django-oscar,
-#: redis, Playwright) when imported: without the demo they are not collected at all.
+#: django_tasks_db, redis, Playwright) when imported: without the demo they are not collected at all.
 DEMO_MODULES = {
     "test_demo_shop.py",
     "test_search.py",
     "test_order_lookup_throttle.py",
     "test_stream_browser.py",
+    "test_tasks.py",
+    "test_tasks_rq.py",
     "browser",
 }
 HERE = Path(__file__).resolve().parent
@@ -102,7 +113,7 @@ def reply_text(events: list[tuple[str, dict]]) -> str:
 def queued_tasks(settings):
     """Tasks are kept in memory (django-tasks' dummy backend) so the test decides when each one runs,
     in its own thread and transaction; :func:`run_queued_tasks` runs them."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
     return task_backends["default"]
 
 
@@ -111,6 +122,40 @@ def run_queued_tasks() -> None:
     while backend.results:
         result = backend.results.pop(0)
         result.task.call(*result.args, **result.kwargs)
+
+
+def database_worker(*, batch: bool):
+    """The worker ``manage.py db_worker`` runs (``--batch``: take every task that is due, then return)."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    return Worker(
+        queue_names=["default"], excluded_queue_names=[], interval=0 if batch else 0.05, batch=batch,
+        backend_name="default", startup_delay=False, max_tasks=None, worker_id="test-worker",
+    )
+
+
+def run_database_worker() -> None:
+    database_worker(batch=True).run()
+
+
+@pytest.fixture
+def task_worker(settings, transactional_db):
+    """Tasks queued in the database, as the demo queues them, and a worker taking them beside the test
+    as ``manage.py db_worker`` runs beside the web server; stopped (after its current task) at the end."""
+    settings.TASKS = DATABASE_TASKS
+    worker = database_worker(batch=False)
+
+    def run() -> None:
+        try:
+            worker.run()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="test-task-worker", daemon=True)
+    thread.start()
+    yield worker
+    worker.running = False
+    thread.join(30)
 
 
 @pytest.fixture

@@ -77,12 +77,15 @@ def test_port_health_check_and_production_server():
     assert "os.environ['PORT']" in health
     (cmd,) = instructions(RUNTIME, "CMD")
     assert cmd.startswith('["/bin/sh", "-c", "exec gunicorn shop_site.wsgi ')
+    # The configuration that starts the task worker beside the server (shop_site/gunicorn.py), as make demo.
+    assert "--config python:shop_site.gunicorn" in cmd
     # The same server options as `make demo`; gunicorn binds 0.0.0.0:$PORT itself when --bind is absent
     # and reads WEB_CONCURRENCY for its number of workers.
     assert '--worker-class gthread --threads \\"$WEB_THREADS\\"' in cmd
     assert "--bind" not in cmd and "--workers" not in cmd
     makefile = (REPO / "Makefile").read_text()
     assert "--worker-class gthread" in makefile
+    assert "--config python:shop_site.gunicorn" in makefile
     for name in ("WEB_THREADS", "WEB_CONCURRENCY"):
         assert env[name] == re.search(rf"^{name} \?= (\d+)", makefile, re.M).group(1), name
 
@@ -136,8 +139,8 @@ def test_the_runtime_has_the_server_the_site_and_the_collected_static_files(imag
     ]
 
 
-def test_the_documented_worker_command_exists_when_tasks_are_queued_in_the_database(image):
-    worker = run(image, "python", "manage.py", "help", "db_worker", CHATBOT_TASKS_DB="1")
+def test_the_documented_worker_command_exists(image):
+    worker = run(image, "python", "manage.py", "help", "db_worker")
     assert worker.returncode == 0, worker.stderr
 
 
@@ -161,6 +164,8 @@ def test_the_cmd_becomes_healthy_and_serves_the_storefront_with_the_widget(image
         assert asset.headers.get("Content-Encoding") == "gzip"
     finally:
         stop_group(process)
+    # The same command runs the task worker beside the server.
+    assert "Started the task worker (manage.py db_worker" in (image.root / "server.log").read_text()
 
 
 def test_the_build_uses_a_throwaway_key_and_the_runtime_keeps_its_own_in_the_data_volume(image):

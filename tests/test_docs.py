@@ -37,6 +37,8 @@ MEANINGS: dict[str, str] = {
     "(1 products, 2 orders, 3 customers), `{kind}` the word.",
     "WEBHOOK_PATH": "chatbot-node path that receives change webhooks; `{type}` is `product`, `order` or `customer`.",
     "WEBHOOK_RETRY_DELAYS": "Seconds before each retry of a failed webhook delivery (one more attempt than delays).",
+    "WORKER_MISSING_AFTER": "Seconds a task of the app may wait, due, in the database task queue before "
+    "`chatbot_check` and `check --database default` (warning `chatbot.W041`) say that no worker is running.",
     "COZE_API_BASE": "Coze API base: `https://api.coze.cn` or `https://api.coze.com`.",
     "COZE_BOT_ID": "The Coze bot that answers (required by the `coze` provider).",
     "COZE_CLIENT_ID": "Coze OAuth JWT app: client id.",

@@ -98,8 +98,9 @@ def production_server(
         "LOG_LEVEL": "WARNING",
         **(env or {}),
     }
-    args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
+    # As make demo and the container serve: gunicorn runs the task worker beside itself.
+    args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--config", "python:shop_site.gunicorn",
+            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
     with wait_for_server(args, port, server_env, tmp_path / "server.log") as base:
         yield base
 

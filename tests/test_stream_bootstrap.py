@@ -97,3 +97,26 @@ def test_health_reports_stream(stream):
     calls = len(stream.ops("get app"))
     Client().get("/api/chatbot/health")
     assert len(stream.ops("get app")) == calls
+
+
+@pytest.mark.demo  # the demo's database task backend
+def test_a_failed_bootstrap_is_queued_again_for_later_and_then_succeeds(fake, settings, transactional_db):
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from chatbot.transports.stream.bootstrap import on_first_request
+    from tests.conftest import DATABASE_TASKS, run_database_worker
+
+    settings.TASKS = DATABASE_TASKS
+    fake.fail("upsert users", 503)  # the first attempt
+    on_first_request()
+    assert fake.ops() == [], "queued for the worker; the request does not wait for Stream"
+    run_database_worker()
+    assert not fake.users
+    path = "chatbot.transports.stream.bootstrap.bootstrap_stream"
+    (again,) = DBTaskResult.objects.filter(task_path=path, status="READY")
+    assert again.args_kwargs == {"args": [2], "kwargs": {}} and again.run_after > timezone.now()
+    DBTaskResult.objects.filter(pk=again.pk).update(run_after=timezone.now())  # its time has come
+    run_database_worker()
+    assert fake.users["shop-assistant"]["role"] == "user"
+    assert not DBTaskResult.objects.filter(task_path=path, status="READY").exists()

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def stream_shop(settings, shop):
+def stream_shop(settings, shop, task_worker):
+    # The replies are written by a worker, as in production: the browser's requests never wait for them.
     from django.core.cache import cache
 
     from chatbot.transports.stream.bootstrap import on_first_request

@@ -177,7 +177,7 @@ def test_stream_failing_the_visitor_s_message_is_a_clear_503_and_nothing_is_lost
     assert Message.objects.get(public_id=sent["replyId"]).status == "done"
 
 
-def test_stop_ends_the_reply_within_one_chunk(stream, chat, settings):
+def test_stop_ends_the_reply_within_one_chunk(stream, task_worker, chat, settings):
     settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.fakes.stream_server.GatedProvider"}
     sent = _send(chat)
     reply_id = sent["replyId"]

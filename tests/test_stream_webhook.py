@@ -155,7 +155,7 @@ def test_a_message_sent_through_stream_message_is_not_answered_twice(stream, cha
     assert Message.objects.filter(role="assistant").count() == 1
 
 
-def test_ai_indicator_stop_reaching_the_webhook_stops_the_reply(stream, chat, visitor, settings):
+def test_ai_indicator_stop_reaching_the_webhook_stops_the_reply(stream, task_worker, chat, visitor, settings):
     settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.fakes.stream_server.GatedProvider"}
     sent = chat.post("/api/chatbot/stream-message", {"text": "Tell me everything"}).json()
     assert SCRIPT.waiting.wait(15)

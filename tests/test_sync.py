@@ -14,11 +14,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from django_tasks import task_backends
 
 from chatbot.models import SyncState, WebhookDelivery
 from chatbot.sync import webhooks
 from chatbot.sync.encoding import encode
+from chatbot.tasks import task_backends
 from tests.conftest import run_queued_tasks
 from tests.fakes.chatbot_node_sync_server import FakeSyncNode, js_number, js_parse, js_stringify
 

@@ -7,8 +7,10 @@ record type (chatbot-node has one route each for product, order and customer eve
 unchanged (:mod:`chatbot.sync.encoding`): chatbot-node checks the signature over that, not over the
 bytes received. The signature, the hex HMAC-SHA256 of the body with ``CHATBOT_WEBHOOK_SECRET``, goes in
 ``X-EverShop-Signature`` (what chatbot-node reads) and ``X-Webhook-Signature``. A failed attempt is
-retried after ``WEBHOOK_RETRY_DELAYS`` seconds (deferred tasks where the backend supports them); when
-every attempt has failed the delivery is "failed" and can be sent again from the admin.
+retried after ``WEBHOOK_RETRY_DELAYS`` seconds as a deferred task that a worker runs when it is due, so
+a retry survives a restart and no process waits for it. A backend that cannot defer leaves the
+delivery "retrying" for the admin's "send again"; when every attempt has failed the delivery is
+"failed" and can be sent again from the admin.
 """
 
 from __future__ import annotations
@@ -16,19 +18,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
-from django_tasks import task, task_backends
 
 from chatbot.conf import chatbot_settings
 from chatbot.models import WebhookDelivery
 from chatbot.sync.client import SyncError, post, webhook_path
 from chatbot.sync.encoding import encode
-from chatbot.tasks import enqueue, runs_inline
+from chatbot.tasks import can_defer, task
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,10 @@ def record_event(event: str, data: dict[str, Any]) -> WebhookDelivery | None:
 
 def schedule(delivery_id: int, *, delay: float = 0) -> None:
     """Queue the delivery's next attempt, ``delay`` seconds from now where the backend can defer."""
-    if delay and task_backends["default"].supports_defer:
+    if delay and can_defer():
         deliver_webhook.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(delivery_id)
     else:
-        enqueue(deliver_webhook, delivery_id)
+        deliver_webhook.enqueue(delivery_id)
 
 
 def body_for(delivery: WebhookDelivery) -> bytes:
@@ -142,22 +142,15 @@ def _record(delivery: WebhookDelivery) -> None:
 
 @task()
 def deliver_webhook(delivery_id: int) -> str:
-    """One attempt; schedules the next one after the configured delay when it fails."""
+    """One attempt; when it fails, queues the next one to run after the configured delay."""
     delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None or delivery.status == WebhookDelivery.Status.DELIVERED:
         return "skipped"
-    while not attempt(delivery) and delivery.pk is not None and delivery.status == WebhookDelivery.Status.RETRYING:
+    if not attempt(delivery) and delivery.pk is not None and delivery.status == WebhookDelivery.Status.RETRYING:
         assert delivery.next_attempt_at is not None  # set by attempt() whenever it schedules a retry
-        delay = (delivery.next_attempt_at - timezone.now()).total_seconds()
-        if task_backends["default"].supports_defer:
-            schedule(delivery.pk, delay=max(delay, 1))
-            break
-        if not runs_inline():
-            # A backend that cannot defer would run the retry at once: leave it to the admin action.
-            break
-        # No task backend at all: this runs on a background thread, so it can wait for the retry,
-        # without holding a database connection meanwhile.
-        if not connection.in_atomic_block:
-            connection.close()
-        time.sleep(max(delay, 0))
+        if can_defer():
+            schedule(delivery.pk, delay=max((delivery.next_attempt_at - timezone.now()).total_seconds(), 1))
+        else:
+            # Queued now, it would run at once (or inside this very call): the admin sends it again.
+            logger.warning("Webhook %s waits for a resend: the task backend cannot defer its retry", delivery.pk)
     return delivery.status

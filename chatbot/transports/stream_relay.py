@@ -17,7 +17,6 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django_tasks import task
 
 from chatbot import replies
 from chatbot.conf import chatbot_settings
@@ -25,6 +24,7 @@ from chatbot.exceptions import ChatbotError
 from chatbot.language import answer_language
 from chatbot.models import Message
 from chatbot.relay import Turn, relay_reply
+from chatbot.tasks import task
 from chatbot.transports.stream.client import StreamError, StreamRateLimited, StreamUnavailable
 from chatbot.transports.stream.ids import visitor_for
 from chatbot.transports.stream.writer import ERROR, GENERATING, THINKING, ReplyWriter, take_update

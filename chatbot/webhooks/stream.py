@@ -23,7 +23,6 @@ from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django_tasks import task
 
 from chatbot import replies
 from chatbot.api.parsers import loads_bounded
@@ -34,7 +33,7 @@ from chatbot.language import active_language
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.relay import ReplyInProgress, begin_turn
-from chatbot.tasks import enqueue
+from chatbot.tasks import task
 from chatbot.transports.stream import stream_enabled
 from chatbot.transports.stream.client import call, get_client
 from chatbot.transports.stream.ids import assistant_id, visitor_for, visitor_user_id
@@ -196,7 +195,7 @@ def on_message_new(event: dict[str, Any]) -> str:
     masked = mask_secrets(text)
     if masked != text:
         # The visitor's client posted it as typed: the copy in the channel is masked too.
-        enqueue(mask_in_stream, stream_id, masked, author)
+        mask_in_stream.enqueue(stream_id, masked, author)
     text = masked[: chatbot_settings.MAX_MESSAGE_LENGTH]
     try:
         turn = begin_turn(visitor, text, external_id=stream_id)
@@ -212,7 +211,7 @@ def on_message_new(event: dict[str, Any]) -> str:
         return "stored"
     answer = turn.reply or turn.notice
     if answer is not None:
-        enqueue(stream_reply, str(answer.public_id), active_language())
+        stream_reply.enqueue(str(answer.public_id), active_language())
     return "queued"
 
 

@@ -11,12 +11,13 @@ from typing import Any
 from django.core.checks import ERROR, CheckMessage
 from django.core.management.base import BaseCommand, CommandError
 
-from chatbot.checks import check_settings
+from chatbot.checks import check_settings, check_task_worker
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotConfigurationError
 from chatbot.health import run_checks
 from chatbot.providers import BUILTIN_PROVIDERS, get_provider, provider_class
 from chatbot.providers.base import Provider
+from chatbot.tasks import runs_in_request, task_backends, worker_command
 
 
 class Command(BaseCommand):
@@ -41,6 +42,8 @@ class Command(BaseCommand):
         for message in others:
             self.write_message(message)
 
+        self.report_tasks()
+
         self.stdout.write(self.style.MIGRATE_HEADING("Health (as GET /api/chatbot/health reports it)"))
         health = run_checks(notes=True)
         for check, result in health["checks"].items():
@@ -49,6 +52,19 @@ class Command(BaseCommand):
         if self.failures:
             raise CommandError(f"chatbot_check found {self.failures} problem(s).")
         self.stdout.write(self.style.SUCCESS("Everything is configured and answering."))
+
+    def report_tasks(self) -> None:
+        backend = task_backends["default"]
+        self.stdout.write(self.style.MIGRATE_HEADING("Background tasks"))
+        self.stdout.write(f"  backend: {type(backend).__module__}.{type(backend).__name__}")
+        if runs_in_request():
+            self.stdout.write("  worker: none (tasks run inside the requests that queue them)")
+            return
+        self.stdout.write(f"  worker: {worker_command()}")
+        # Queued work that no worker takes is lost to the visitor: a failure here, not only a warning.
+        for message in check_task_worker(databases=["default"]):
+            self.write_message(message)
+            self.failures += 1
 
     def report_provider(self, name: str, *, active: bool) -> set[str]:
         label = f"Provider {name}" + (" (in use)" if active else "")

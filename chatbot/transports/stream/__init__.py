@@ -28,7 +28,6 @@ from chatbot.health import CheckOutcome
 from chatbot.language import active_language
 from chatbot.models import Conversation, Message
 from chatbot.relay import Turn
-from chatbot.tasks import enqueue
 from chatbot.transports import get_transport
 from chatbot.transports.base import Transport
 from chatbot.transports.stream.channels import (
@@ -100,7 +99,7 @@ class StreamTransport(Transport):
             raise
         answer = turn.reply or turn.notice
         if answer is not None:
-            enqueue(stream_reply, str(answer.public_id), active_language(), turn.page)
+            stream_reply.enqueue(str(answer.public_id), active_language(), turn.page)
         return Response(
             {"messageId": stream_id, "replyId": str(answer.public_id) if answer else None},
             status=status.HTTP_202_ACCEPTED,
@@ -124,7 +123,7 @@ class StreamTransport(Transport):
             )
         )
         if channel_ids:
-            transaction.on_commit(lambda: enqueue(delete_channels, channel_ids))
+            transaction.on_commit(lambda: delete_channels.enqueue(channel_ids))
 
     def health(self) -> CheckOutcome:
         ok, detail = stream_health()

@@ -2,7 +2,8 @@
 
 ``AppConfig.ready()`` only connects :func:`on_first_request` to ``request_started``: nothing runs on
 import, so ``migrate`` and other management commands never touch the network. The first request a
-server handles starts the upsert on a daemon thread, with retries, so startup never waits for Stream.
+server handles queues :func:`bootstrap_stream`, which a worker runs, so startup never waits for Stream;
+a failed attempt queues the next one for later (with growing delays) where the task backend can defer.
 ``manage.py chatbot_bootstrap`` does the same in the foreground.
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
+from chatbot.tasks import can_defer, task
 from chatbot.transports.stream import stream_enabled
 from chatbot.transports.stream.channels import ensure_assistant
 from chatbot.transports.stream.client import call, get_client
@@ -23,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 DISABLED_MESSAGE = "Stream Chat is disabled or not configured"
 WEBHOOK_EVENTS = ["message.new"]
+#: Attempts of the start-up bootstrap, and the delay before the second one (doubled each time, to 60 s).
+ATTEMPTS = 6
+FIRST_DELAY = 1.0
 
 _lock = threading.Lock()
 _armed = True
@@ -51,40 +58,38 @@ def on_first_request(**kwargs: Any) -> None:
                 _logged_disabled = True
                 logger.info("%s; the chat uses the builtin transport.", DISABLED_MESSAGE)
             return
-    threading.Thread(target=bootstrap_with_retries, name="chatbot-stream-bootstrap", daemon=True).start()
+    try:
+        bootstrap_stream.enqueue()
+    except Exception as exc:  # the task queue may be down at start; a channel set up later ensures the user
+        logger.warning("Could not queue the Stream bootstrap: %s", type(exc).__name__)
 
 
-def bootstrap_with_retries(attempts: int = 6, first_delay: float = 1.0) -> bool:
-    delay = first_delay
-    for attempt in range(1, attempts + 1):
-        if not stream_enabled():
-            return False
-        try:
-            ensure_assistant()
-        except ChatbotError as exc:
-            logger.warning("Stream bootstrap attempt %s/%s failed: %s", attempt, attempts, exc.code)
-            if attempt < attempts:
-                time.sleep(delay)
-                delay = min(delay * 2, 60)
-            continue
-        logger.info("Stream Chat ready: assistant user %s", chatbot_settings.ASSISTANT_NAME)
-        _sweep_once()
-        return True
-    return False
+@task()
+def bootstrap_stream(attempt: int = 1) -> bool:
+    """Upsert the assistant user; when Stream fails, queue the next attempt after a growing delay."""
+    if not stream_enabled():
+        return False
+    try:
+        ensure_assistant()
+    except ChatbotError as exc:
+        logger.warning("Stream bootstrap attempt %s/%s failed: %s", attempt, ATTEMPTS, exc.code)
+        if attempt < ATTEMPTS and can_defer():
+            delay = min(FIRST_DELAY * 2 ** (attempt - 1), 60)
+            bootstrap_stream.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(attempt + 1)
+        return False
+    logger.info("Stream Chat ready: assistant user %s", chatbot_settings.ASSISTANT_NAME)
+    _sweep_once()
+    return True
 
 
 def _sweep_once() -> None:
     # A process that starts serving also corrects the replies a dead one left "generating" in Stream.
-    from django.db import connection
-
     from chatbot.transports.stream_relay import sweep_stale_replies
 
     try:
         sweep_stale_replies()
     except Exception as exc:  # the database may not be reachable yet; the next message sweeps again
         logger.warning("Stream sweep at start failed: %s", type(exc).__name__)
-    finally:
-        connection.close()
 
 
 def register_webhook(url: str) -> tuple[bool, list[dict[str, Any]]]:

@@ -15,12 +15,12 @@ import time
 from typing import Any
 
 from django.core.cache import cache
-from django_tasks import task
 
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.identity import Visitor
 from chatbot.models import Conversation, Message
+from chatbot.tasks import task
 from chatbot.transports.stream.client import StreamError, cache_key, call, get_client
 from chatbot.transports.stream.ids import (
     CHANNEL_TYPE,
