@@ -161,6 +161,7 @@ def wait_for_streaming(count: int) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.demo  # the demo's production server
 @pytest.mark.django_db(transaction=True)
 def test_a_storm_of_terminated_connections_gives_every_visitor_an_answer_or_a_clear_error(tmp_path):
     with production_server("tests.test_reliability.FileGateProvider", tmp_path, threads=VISITORS + 8) as base:
@@ -352,6 +353,7 @@ def redis_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         process.wait()
 
 
+@pytest.mark.demo  # the demo's production server
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("limits", ["visitor=20/m,ip=120/m", "off"])
