@@ -39,6 +39,7 @@ browser:
 
 lint: install
 	$(BIN)/ruff check chatbot shop_site tests bench manage.py noxfile.py
+	$(BIN)/ruff format --check chatbot shop_site tests bench manage.py noxfile.py
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/mypy
 
 # The stream transport's logic under Node's own test runner (no npm packages needed).

@@ -110,6 +110,8 @@ def deprecations(session: nox.Session) -> None:
     _install(session, DJANGO["5.2"][0])
     _pytest(
         session,
-        "-W", "error::django.utils.deprecation.RemovedInDjango60Warning",
-        "-W", "error::django.utils.deprecation.RemovedInDjango61Warning",
+        "-W",
+        "error::django.utils.deprecation.RemovedInDjango60Warning",
+        "-W",
+        "error::django.utils.deprecation.RemovedInDjango61Warning",
     )

@@ -40,10 +40,18 @@ def run(levels: tuple[int, ...] = LEVELS, workers: int = WORKERS, threads: int =
     ensure_database()
     rows = []
     log = server_log(f"concurrency-{workers}x{threads}")
-    with pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url, gunicorn(
-        workers=workers, threads=threads, log=log,
-        PROVIDER="openai", OPENAI_BASE_URL=provider_url, OPENAI_MODEL="bench", OPENAI_API_KEY="",
-    ) as base:
+    with (
+        pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url,
+        gunicorn(
+            workers=workers,
+            threads=threads,
+            log=log,
+            PROVIDER="openai",
+            OPENAI_BASE_URL=provider_url,
+            OPENAI_MODEL="bench",
+            OPENAI_API_KEY="",
+        ) as base,
+    ):
         warm_up(base)
         for n in levels:
             row = run_steady(base, provider_url, n, TOKENS, 3, REPLY_SECONDS).summary()

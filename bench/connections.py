@@ -90,10 +90,17 @@ def run_variant(name: str, round_: int) -> dict:
         row["messages_per_s"] = message["req_per_s"]
         row["messages_vs_bare"] = round(message["req_per_s"] / bare["req_per_s"], 3)
         row["message_errors"] = sum(n for outcome, n in message["outcomes"].items() if outcome != "done")
-    with pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url, gunicorn(
-        log=server_log(f"connections-{name}-paced"), environ=environ,
-        PROVIDER="openai", OPENAI_BASE_URL=provider_url, OPENAI_MODEL="bench", OPENAI_API_KEY="",
-    ) as base:
+    with (
+        pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url,
+        gunicorn(
+            log=server_log(f"connections-{name}-paced"),
+            environ=environ,
+            PROVIDER="openai",
+            OPENAI_BASE_URL=provider_url,
+            OPENAI_MODEL="bench",
+            OPENAI_API_KEY="",
+        ) as base,
+    ):
         warm_up(base)
         steady = run_steady(base, provider_url, CONVERSATIONS, TOKENS, 3, REPLY_SECONDS).summary()
         burst = run_wave(base, provider_url, CONVERSATIONS, TOKENS).summary()

@@ -80,8 +80,12 @@ def run() -> dict:
                     wrong[case.ask] = problems
                 kinds[_kind(case)] += 1
     rows = [
-        {"questions": kind, "asked": kinds[kind], "first_words_p50_ms": round(median(times) * 1000, 1),
-         "first_words_p95_ms": round(percentile(times, 95) * 1000, 1)}
+        {
+            "questions": kind,
+            "asked": kinds[kind],
+            "first_words_p50_ms": round(median(times) * 1000, 1),
+            "first_words_p95_ms": round(percentile(times, 95) * 1000, 1),
+        }
         for kind, times in sorted(by_kind.items())
     ]
     summary = {

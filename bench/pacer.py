@@ -56,7 +56,11 @@ def main() -> None:
     args = parser.parse_args()
     web.run_app(
         make_app(args.ttft, args.interval, args.tokens),
-        host="127.0.0.1", port=args.port, print=None, access_log=None, backlog=2048,
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        access_log=None,
+        backlog=2048,
     )
 
 

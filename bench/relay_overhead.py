@@ -24,10 +24,16 @@ LEVELS = (1, 50, 200)
 def run(levels: tuple[int, ...] = LEVELS) -> dict:
     ensure_database()
     rows = []
-    with pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url, gunicorn(
-        PROVIDER="openai", OPENAI_BASE_URL=provider_url, OPENAI_MODEL="bench", OPENAI_API_KEY="",
-        log=server_log("relay_overhead"),
-    ) as base:
+    with (
+        pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url,
+        gunicorn(
+            PROVIDER="openai",
+            OPENAI_BASE_URL=provider_url,
+            OPENAI_MODEL="bench",
+            OPENAI_API_KEY="",
+            log=server_log("relay_overhead"),
+        ) as base,
+    ):
         warm_up(base)
         for n in levels:
             if n == 1:

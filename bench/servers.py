@@ -137,10 +137,24 @@ def gunicorn(
     """The production server on a free port; yields its base URL."""
     port = free_port()
     args = [
-        sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--config", "python:shop_site.gunicorn",
-        "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
-        "--backlog", "2048", "--graceful-timeout", "5",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "shop_site.wsgi",
+        "--config",
+        "python:shop_site.gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--backlog",
+        "2048",
+        "--graceful-timeout",
+        "5",
     ]
     with process(args, port, bench_env(environ, **chatbot), log):
         yield f"http://127.0.0.1:{port}"
@@ -150,7 +164,18 @@ def gunicorn(
 def pacer(*, ttft: float, interval: float, tokens: int) -> Iterator[str]:
     """The paced OpenAI-compatible fake; yields its ``/v1`` base URL."""
     port = free_port()
-    args = [sys.executable, "-m", "bench.pacer", "--port", str(port), "--ttft", str(ttft),
-            "--interval", str(interval), "--tokens", str(tokens)]
+    args = [
+        sys.executable,
+        "-m",
+        "bench.pacer",
+        "--port",
+        str(port),
+        "--ttft",
+        str(ttft),
+        "--interval",
+        str(interval),
+        "--tokens",
+        str(tokens),
+    ]
     with process(args, port):
         yield f"http://127.0.0.1:{port}/v1"

@@ -37,9 +37,25 @@ SHORT, LONG = 10, 100
 def _uvicorn(log: Path, **chatbot: Any) -> Iterator[str]:
     """One uvicorn worker (httptools, uvloop) on a free port; yields its base URL."""
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "shop_site.asgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-            "--http", "httptools", "--loop", "uvloop"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "shop_site.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+    ]
     with process(args, port, bench_env(**chatbot), log):
         yield f"http://127.0.0.1:{port}"
 

@@ -51,12 +51,21 @@ def run() -> dict:
     ensure_database()
     with psycopg.connect(DATABASE_URL) as conn:
         first_id = conn.execute("SELECT coalesce(max(id), 0) FROM chatbot_message").fetchone()[0]
-    with FakeStream() as fake, pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url, gunicorn(
-        log=server_log("stream_updates"),
-        PROVIDER="openai", OPENAI_BASE_URL=provider_url, OPENAI_MODEL="bench", OPENAI_API_KEY="",
-        STREAM_CHAT_ENABLED=True, STREAM_CHAT_API_KEY=API_KEY, STREAM_CHAT_API_SECRET=API_SECRET,
-        STREAM_CHAT_BASE_URL=fake.url,
-    ) as base:
+    with (
+        FakeStream() as fake,
+        pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url,
+        gunicorn(
+            log=server_log("stream_updates"),
+            PROVIDER="openai",
+            OPENAI_BASE_URL=provider_url,
+            OPENAI_MODEL="bench",
+            OPENAI_API_KEY="",
+            STREAM_CHAT_ENABLED=True,
+            STREAM_CHAT_API_KEY=API_KEY,
+            STREAM_CHAT_API_SECRET=API_SECRET,
+            STREAM_CHAT_BASE_URL=fake.url,
+        ) as base,
+    ):
         posted = asyncio.run(_post_all(base, REPLIES))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -125,7 +125,9 @@ def run() -> dict:
             with gunicorn(
                 log=server_log("throughput-stream"),
                 PROVIDER="bench.providers.InstantProvider",
-                STREAM_CHAT_ENABLED=True, STREAM_CHAT_API_KEY=API_KEY, STREAM_CHAT_API_SECRET=API_SECRET,
+                STREAM_CHAT_ENABLED=True,
+                STREAM_CHAT_API_KEY=API_KEY,
+                STREAM_CHAT_API_SECRET=API_SECRET,
                 STREAM_CHAT_BASE_URL=fake.url,
             ) as base:
                 asyncio.run(_closed_loop(base, post_bare, 4, 1))
@@ -135,7 +137,7 @@ def run() -> dict:
                 mark = []
                 name = "POST /api/chatbot/stream-chat-token (returning)"
                 token = measure(base, name, _token, lambda: mark.append(len(fake.calls)))
-                during = fake.calls[mark[0]:]
+                during = fake.calls[mark[0] :]
                 token["stream_calls_during_run"] = len(during)
                 token["stream_calls_by_op"] = dict(Counter(call.op for call in during))
                 # Not a goal: a bare view that reads the visitor's session, as the token must.

@@ -29,9 +29,7 @@ PACKAGES = {
 
 
 def _npm(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(
-        ["npm", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=180
-    ).stdout
+    return subprocess.run(["npm", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=180).stdout
 
 
 def npm_sizes() -> list[dict]:
@@ -50,13 +48,15 @@ def npm_sizes() -> list[dict]:
             files = sorted({path for pattern in patterns for path in root.glob(pattern) if path.is_file()})
             raw = sum(path.stat().st_size for path in files)
             zipped = sum(widget_size.gzipped(path.read_bytes()) for path in files)
-            rows.append({
-                "what": f"{name} {version}",
-                "npm_unpacked_B": unpacked,
-                "bundle_files": len(files),
-                "bundle_raw_B": raw,
-                "bundle_gzip_B": zipped,
-            })
+            rows.append(
+                {
+                    "what": f"{name} {version}",
+                    "npm_unpacked_B": unpacked,
+                    "bundle_files": len(files),
+                    "bundle_raw_B": raw,
+                    "bundle_gzip_B": zipped,
+                }
+            )
     return rows
 
 

@@ -37,7 +37,13 @@ class ConversationAdmin(admin.ModelAdmin):
     list_select_related = ("user", "assigned_to")
     ordering = ("-updated", "-id")
     readonly_fields = (
-        "public_id", "user", "guest_id", "provider", "created", "updated", "handoff_requested_at",
+        "public_id",
+        "user",
+        "guest_id",
+        "provider",
+        "created",
+        "updated",
+        "handoff_requested_at",
         "contact_email",
     )
     change_form_template = "admin/chatbot/conversation/inbox_detail.html"

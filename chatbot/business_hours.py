@@ -127,7 +127,7 @@ def check_business_hours(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         errors.append(
             Error(
                 f"STAFF_REPLY_MINUTES must be a whole number of minutes, at least 1; got {minutes!r}.",
-                hint="e.g. 60 for \"We usually reply within 1 hour.\"",
+                hint='e.g. 60 for "We usually reply within 1 hour."',
                 id="chatbot.E061",
             )
         )

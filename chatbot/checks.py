@@ -100,7 +100,8 @@ def _check_sync_paths(conf: Any) -> list:
             errors.append(
                 Error(
                     f"CHATBOT['{key}'] {template!r} {problem}.",
-                    hint=f"Use a path such as {DEFAULTS[key]!r}; " + ", ".join(f"{{{name}}}" for name in values)
+                    hint=f"Use a path such as {DEFAULTS[key]!r}; "
+                    + ", ".join(f"{{{name}}}" for name in values)
                     + " may appear in it.",
                     id="chatbot.E007",
                 )

@@ -75,8 +75,11 @@ def _cards(folded: str) -> Iterator[Span]:
             for end in range(len(groups), start, -1):
                 digits = "".join(group.group(0) for group in groups[start:end])
                 if _is_card(digits):
-                    yield (run.start() + groups[start].start(), run.start() + groups[end - 1].end(),
-                           f"[card ending {digits[-4:]}]")
+                    yield (
+                        run.start() + groups[start].start(),
+                        run.start() + groups[end - 1].end(),
+                        f"[card ending {digits[-4:]}]",
+                    )
                     start = end
                     break
             else:

@@ -78,9 +78,7 @@ def open_conversation(visitor: Visitor, *, create: bool) -> Conversation | None:
 def open_conversation(visitor: Visitor, *, create: bool) -> Conversation | None:
     conversation = Conversation.objects.for_visitor(visitor).open().order_by("-updated", "-id").first()
     if conversation is None and create:
-        conversation = Conversation.objects.create(
-            user=visitor.user, guest_id="" if visitor.user else visitor.guest_id
-        )
+        conversation = Conversation.objects.create(user=visitor.user, guest_id="" if visitor.user else visitor.guest_id)
     return conversation
 
 
@@ -139,9 +137,7 @@ def begin_turn(
 def committed_turn(visitor: Visitor, question_id: uuid.UUID, *, page: str = "") -> Turn | None:
     """The turn :func:`begin_turn` stored under ``question_id``, or None if it never committed."""
     question = (
-        Message.objects.filter(
-            public_id=question_id, conversation__in=Conversation.objects.for_visitor(visitor)
-        )
+        Message.objects.filter(public_id=question_id, conversation__in=Conversation.objects.for_visitor(visitor))
         .select_related("conversation")
         .first()
     )

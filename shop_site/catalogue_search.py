@@ -42,8 +42,17 @@ FIELD_PATHS = {
 }
 TEXT_FIELDS = {"content", "text"}
 ORM_LOOKUPS = {
-    "exact": "exact", "content": "exact", "in": "in", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte",
-    "range": "range", "contains": "icontains", "startswith": "istartswith", "endswith": "iendswith",
+    "exact": "exact",
+    "content": "exact",
+    "in": "in",
+    "gt": "gt",
+    "gte": "gte",
+    "lt": "lt",
+    "lte": "lte",
+    "range": "range",
+    "contains": "icontains",
+    "startswith": "istartswith",
+    "endswith": "iendswith",
     "fuzzy": "icontains",
 }
 _PHRASE = re.compile(r'"(.*?)"')

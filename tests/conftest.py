@@ -129,8 +129,14 @@ def database_worker(*, batch: bool):
     from django_tasks_db.management.commands.db_worker import Worker
 
     return Worker(
-        queue_names=["default"], excluded_queue_names=[], interval=0 if batch else 0.05, batch=batch,
-        backend_name="default", startup_delay=False, max_tasks=None, worker_id="test-worker",
+        queue_names=["default"],
+        excluded_queue_names=[],
+        interval=0 if batch else 0.05,
+        batch=batch,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
     )
 
 

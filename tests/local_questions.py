@@ -56,8 +56,12 @@ CASES = [
     Case("cheapest tea", ["English Breakfast Tea Bags", "£6.50"], ["Teapot", "Tea Towels"]),
     Case("what's the most expensive jacket?", ["most expensive is the **[羽绒服 Down Jacket", "£169.00"], []),
     Case("有没有便宜点的茶？", ["English Breakfast Tea Bags", "£6.50"], ["Tea Towels"]),
-    Case("any cheaper ones?", ["Leather Chelsea Boots", "£120.00"], ["Phone Case", "Trousers"],
-         before=["do you have hiking boots?"]),
+    Case(
+        "any cheaper ones?",
+        ["Leather Chelsea Boots", "£120.00"],
+        ["Phone Case", "Trousers"],
+        before=["do you have hiking boots?"],
+    ),
     Case("cheaper boots", ["Leather Chelsea Boots"], ["Phone Case", "Canvas Sneakers"]),
     Case("kitchen knives between £50 and £100", ["Chef's Knife"], ["Cutting Board"]),
     Case("100镑以下的跑鞋", ["跑鞋 Road Running Shoes", "£95.00"], ["Trail Running Shoes", "Hiking Boots"]),
@@ -85,10 +89,16 @@ CASES = [
     Case("羽绒服有什么尺码？", ["XS至XXL"], []),
     Case("跑鞋多重？", ["240克"], []),
     # Comparisons
-    Case("difference between the waterproof jacket and the fleece jacket?",
-         ["Waterproof Jacket", "Fleece Jacket", "£149.00", "£65.00", "out of stock"], ["Down Jacket", "Trousers"]),
-    Case("compare the hiking boots and the trail running shoes", ["Hiking Boots", "Trail Running Shoes", "lighter"],
-         ["Chelsea"]),
+    Case(
+        "difference between the waterproof jacket and the fleece jacket?",
+        ["Waterproof Jacket", "Fleece Jacket", "£149.00", "£65.00", "out of stock"],
+        ["Down Jacket", "Trousers"],
+    ),
+    Case(
+        "compare the hiking boots and the trail running shoes",
+        ["Hiking Boots", "Trail Running Shoes", "lighter"],
+        ["Chelsea"],
+    ),
     Case("ceramic teapot vs 紫砂茶壶", ["Ceramic Teapot", "紫砂茶壶"], []),
     # Precision
     Case("sleeping bags", ["Four-Season Sleeping Bag"], ["Tea Bags"], cards=["Four-Season Sleeping Bag"]),
@@ -129,8 +139,9 @@ CASES = [
     Case("where is my order?", ["100004", "Pending", "15501234567890"], ["100006"], user="customer"),
     Case("what's the tracking number of order 100001?", ["RM482913576GB"], ["100006"], user="customer"),
     Case("what was in order 100003?", ["Longjing", "Ceramic Teapot"], ["100006"], user="customer"),
-    Case("can I still cancel order 100004?", ["100004", "can still be cancelled", "talk to a human"], [],
-         user="customer"),
+    Case(
+        "can I still cancel order 100004?", ["100004", "can still be cancelled", "talk to a human"], [], user="customer"
+    ),
     Case("can I cancel order 100002?", ["100002", "can no longer be cancelled"], [], user="customer"),
     Case("tracking number for order 100002", ["15501234567890"], [], user="customer"),
     Case("where is my order 100007? my email is guest@example.com", ["100007", "Being processed"], []),
@@ -149,8 +160,12 @@ CASES = [
     Case("is the chef's knife dishwasher safe?", ["No", "Hand wash only"], []),
     Case("is the water bottle dishwasher safe?", ["Yes", "dishwasher safe"], []),
     Case("longjing or sencha?", ["龙井绿茶 Longjing Green Tea", "Japanese Sencha"], []),
-    Case("compare it with the fleece jacket", ["Waterproof Jacket", "Fleece Jacket", "£65.00"], [],
-         page="waterproof-jacket"),
+    Case(
+        "compare it with the fleece jacket",
+        ["Waterproof Jacket", "Fleece Jacket", "£65.00"],
+        [],
+        page="waterproof-jacket",
+    ),
     Case("how much does it weigh?", ["2.6 kg"], [], page="cast-iron-skillet-26cm"),
     Case("is it in stock?", ["out of stock", "£39.00"], [], page="compact-camping-stove"),
     Case("这个多少钱？", ["£25.00"], [], page="wireless-charging-pad"),

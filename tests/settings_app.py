@@ -13,9 +13,7 @@ DEBUG = False
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 
 DATABASES = {
-    "default": environ.Env.db_url_config(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatbot")
-    )
+    "default": environ.Env.db_url_config(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatbot"))
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

@@ -88,9 +88,7 @@ def test_null_character_is_refused(chat):
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
 def test_wrong_content_type(chat, content_type):
-    response = chat.client.post(
-        URL, "text=hi", content_type=content_type, HTTP_X_CSRFTOKEN=chat.csrf
-    )
+    response = chat.client.post(URL, "text=hi", content_type=content_type, HTTP_X_CSRFTOKEN=chat.csrf)
     assert_error(response, 415, "unsupported_media_type")
     assert_nothing_stored()
 

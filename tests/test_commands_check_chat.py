@@ -52,7 +52,11 @@ def use_openai(llm, settings):
 
 def test_check_passes_with_the_local_provider(settings):
     settings.CHATBOT = {
-        **settings.CHATBOT, "PROVIDER": "local", "NODE_URL": "", "OPENAI_BASE_URL": "", "COZE_BOT_ID": ""
+        **settings.CHATBOT,
+        "PROVIDER": "local",
+        "NODE_URL": "",
+        "OPENAI_BASE_URL": "",
+        "COZE_BOT_ID": "",
     }
     out, _, error = run("chatbot_check")
     assert error is None, out
@@ -99,8 +103,13 @@ def test_check_names_configuration_errors_with_ids_and_hints(settings, tmp_path)
 def test_check_reports_a_missing_chatbot_node_bot_id(settings):
     with FakeChatbotNode(NODE_SECRET, "shop-1") as node:
         settings.CHATBOT = {
-            **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": node.url, "SHOP_ID": "shop-1",
-            "SSO_SECRET": NODE_SECRET, "NODE_BOT_ID": "", "COZE_BOT_ID": "",
+            **settings.CHATBOT,
+            "PROVIDER": "chatbot_node",
+            "NODE_URL": node.url,
+            "SHOP_ID": "shop-1",
+            "SSO_SECRET": NODE_SECRET,
+            "NODE_BOT_ID": "",
+            "COZE_BOT_ID": "",
         }
         out, _, error = run("chatbot_check")
     assert error is not None
@@ -110,8 +119,11 @@ def test_check_reports_a_missing_chatbot_node_bot_id(settings):
 
 def test_check_reports_bad_idle_times_and_path_templates(settings):
     settings.CHATBOT = {
-        **settings.CHATBOT, "PROVIDER": "local", "STREAM_IDLE_TIMEOUT": -1,
-        "SYNC_PATH": "/api/coze/bot/updateDataset/{typ}", "WEBHOOK_PATH": "api/webhooks/evershop/{type}",
+        **settings.CHATBOT,
+        "PROVIDER": "local",
+        "STREAM_IDLE_TIMEOUT": -1,
+        "SYNC_PATH": "/api/coze/bot/updateDataset/{typ}",
+        "WEBHOOK_PATH": "api/webhooks/evershop/{type}",
     }
     out, _, error = run("chatbot_check")
     assert error is not None
@@ -153,8 +165,13 @@ def test_chat_prints_each_delta_as_it_comes(use_openai):
 def test_chat_repl_keeps_history_and_provider_state(settings):
     with FakeChatbotNode(NODE_SECRET, "shop-1") as node:
         settings.CHATBOT = {
-            **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": node.url, "SHOP_ID": "shop-1",
-            "SSO_SECRET": NODE_SECRET, "NODE_BOT_ID": "7480000000000000017", "READ_TIMEOUT": 5,
+            **settings.CHATBOT,
+            "PROVIDER": "chatbot_node",
+            "NODE_URL": node.url,
+            "SHOP_ID": "shop-1",
+            "SSO_SECRET": NODE_SECRET,
+            "NODE_BOT_ID": "7480000000000000017",
+            "READ_TIMEOUT": 5,
         }
         out, _, error = run("chatbot_chat", "--keep", stdin=io.StringIO("Hello\n\nShipping?\n/quit\nnever sent\n"))
     assert error is None

@@ -106,8 +106,11 @@ def ask(visitor: HttpVisitor, text: str) -> Outcome:
 
 
 def assert_clear(outcomes: list[Outcome]) -> None:
-    unclear = [(o.kind, o.status, o.content_type, o.body[-300:], o.broken) for o in outcomes
-               if o.kind not in ("done", "error", "unavailable")]
+    unclear = [
+        (o.kind, o.status, o.content_type, o.body[-300:], o.broken)
+        for o in outcomes
+        if o.kind not in ("done", "error", "unavailable")
+    ]
     assert not unclear, unclear
     for outcome in outcomes:
         if outcome.kind == "unavailable":
@@ -285,9 +288,7 @@ def test_a_connection_lost_while_the_question_is_stored_is_tried_once_more(echo,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_first_visitor_whose_session_save_loses_its_connection_keeps_their_conversation(
-    echo, chat, lose_connection
-):
+def test_a_first_visitor_whose_session_save_loses_its_connection_keeps_their_conversation(echo, chat, lose_connection):
     lose_connection("django_session", "INSERT")
     assert chat.ask("first")[-1][0] == "done"
     assert chat.ask("second")[-1][0] == "done"
@@ -337,8 +338,19 @@ def test_a_reply_the_database_will_not_store_now_ends_with_an_error_event_and_is
 def redis_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """A Redis of the test's own on a free port: ``(url, process)``."""
     port = _free_port()
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(tmp_path)]
+    args = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + WAIT

@@ -77,8 +77,13 @@ def test_catalog_has_sixty_products_in_six_categories_with_stock_and_prices():
 
 @pytest.mark.django_db
 def test_products_a_visitor_asks_about_exist_some_in_chinese_some_sold_out():
-    for title in ("Trail Running Shoes", "Hiking Boots", "Ceramic Teapot", "Waterproof Jacket",
-                  "Stainless Steel Water Bottle"):
+    for title in (
+        "Trail Running Shoes",
+        "Hiking Boots",
+        "Ceramic Teapot",
+        "Waterproof Jacket",
+        "Stainless Steel Water Bottle",
+    ):
         assert Product.objects.filter(title=title).exists(), title
     chinese = [p for p in Product.objects.all() if CJK.search(p.title) or CJK.search(p.description)]
     assert len(chinese) >= 8
@@ -115,8 +120,7 @@ def test_orders_in_several_states_for_two_customers_and_a_guest():
     assert {"Pending", "Being processed", "Shipped", "Complete", "Cancelled"} <= {
         order.status for order in orders.values()
     }
-    assert {n for n, o in orders.items() if o.user == customer} == {"100001", "100002", "100003", "100004",
-                                                                    "100005"}
+    assert {n for n, o in orders.items() if o.user == customer} == {"100001", "100002", "100003", "100004", "100005"}
     assert orders["100006"].user == other
     guest = orders["100007"]
     assert guest.user is None and guest.guest_email == "guest@example.com"
@@ -168,8 +172,13 @@ def test_catalogue_and_search_list_the_products(client):
 @pytest.mark.django_db
 def test_dashboard_and_admin_render_without_the_widget(client):
     assert client.login(username="admin", password="admin")
-    for url in ("/dashboard/", "/dashboard/orders/", "/dashboard/orders/100003/", "/admin/",
-                "/admin/catalogue/product/"):
+    for url in (
+        "/dashboard/",
+        "/dashboard/orders/",
+        "/dashboard/orders/100003/",
+        "/admin/",
+        "/admin/catalogue/product/",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert str(PROJECT_LAYOUT) not in {t.origin.name for t in response.templates}, url

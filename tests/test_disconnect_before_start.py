@@ -75,12 +75,22 @@ def test_asgi_visitor_disconnecting_at_once_leaves_no_reply_streaming(gated):
     token = _get_new_csrf_string()
     body = json.dumps({"text": "tell me a story"}).encode()
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/api/chatbot/messages", "raw_path": b"/api/chatbot/messages",
-        "query_string": b"", "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 5000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/chatbot/messages",
+        "raw_path": b"/api/chatbot/messages",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
         "headers": [
-            (b"host", b"testserver"), (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()), (b"x-csrftoken", token.encode()),
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-csrftoken", token.encode()),
             (b"cookie", f"csrftoken={token}".encode()),
         ],
     }

@@ -178,8 +178,9 @@ def test_the_build_uses_a_throwaway_key_and_the_runtime_keeps_its_own_in_the_dat
     env = {key: value for key, value in image.env.items() if key != "SECRET_KEY"}
     script = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
     keys = {
-        subprocess.run(["python", "-c", script], cwd=image.workdir, env=env, capture_output=True, text=True,
-                       check=True).stdout.strip()
+        subprocess.run(
+            ["python", "-c", script], cwd=image.workdir, env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
         for _ in range(2)
     }
     assert len(keys) == 1 and key_file.read_text().strip() in keys

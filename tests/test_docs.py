@@ -63,7 +63,7 @@ MEANINGS: dict[str, str] = {
     "STREAM_CHAT_TIMEOUT": "Seconds before a Stream API call times out.",
     "STREAM_CHAT_UPDATE_INTERVAL": "Seconds between partial updates of a streaming reply in Stream "
     "(Stream allows about 1000 updates a minute per app).",
-    "STREAM_CHAT_UPDATE_LIMIT": "Stream's \"Update Message\" limit per minute for your app. Partial updates, "
+    "STREAM_CHAT_UPDATE_LIMIT": 'Stream\'s "Update Message" limit per minute for your app. Partial updates, '
     "counted across every reply and process in Django's cache, stop at 80 % of it so final updates "
     "always fit; 0 turns the budget off.",
     "CONNECT_TIMEOUT": "Seconds to connect to a provider.",
@@ -79,7 +79,7 @@ MEANINGS: dict[str, str] = {
     "whoever asks, within `ORDER_LOOKUP_WINDOW`; then look-ups with that email or number are refused. Counted "
     "in Django's default cache; `0` turns it off.",
     "MAX_STREAMS_PER_VISITOR": "Replies one visitor may have streaming at once (`POST messages`); one more is a "
-    "429 `too_many_streams` with `Retry-After`. `0` turns the cap off; so does `RATE_LIMITS = \"off\"`.",
+    '429 `too_many_streams` with `Retry-After`. `0` turns the cap off; so does `RATE_LIMITS = "off"`.',
     "MAX_STREAMS_PER_ADDRESS": "Replies one address (as the per-IP limit reads it) may have streaming at once, "
     "whatever the sessions; one more is a 429 with `Retry-After`. Counted in Django's default cache.",
     "ORDER_LOOKUP_WINDOW": "Seconds the failed order look-ups are counted for, from the first failure.",
@@ -92,7 +92,7 @@ MEANINGS: dict[str, str] = {
     "BUSINESS_HOURS": 'When staff answer, e.g. `{"timezone": "Europe/London", "days": {"mon": ["09:00", '
     '"17:30"]}}`; a missing day is closed. Unset: always available.',
     "STAFF_REPLY_MINUTES": "Minutes within which staff usually answer in business hours; the widget's header "
-    "tells a visitor waiting for a person \"We usually reply within ...\".",
+    'tells a visitor waiting for a person "We usually reply within ...".',
     "RETENTION_DAYS": "Days without activity after which `chatbot_purge --expired` deletes a conversation; "
     "empty or 0: kept until deleted.",
     "SITE_URL": "Absolute base URL for links in staff emails; empty: the current Site's domain.",

@@ -19,8 +19,15 @@ from chatbot.language import (
 
 @pytest.mark.parametrize(
     ("text", "chinese"),
-    [("Do you sell tents?", False), ("有帐篷吗", True), ("订单100007到哪了", True), ("㐀", True), ("﨑", True),
-     ("Café £20 — ok?", False), ("", False)],
+    [
+        ("Do you sell tents?", False),
+        ("有帐篷吗", True),
+        ("订单100007到哪了", True),
+        ("㐀", True),
+        ("﨑", True),
+        ("Café £20 — ok?", False),
+        ("", False),
+    ],
 )
 def test_chinese_is_any_han_character(text, chinese):
     assert has_chinese(text) is chinese

@@ -76,9 +76,23 @@ def test_deeply_nested_bodies_get_a_json_4xx_and_change_nothing(chat, depth):
 @pytest.mark.parametrize(
     "body",
     [
-        "{", "", " ", "nul", "NaN", '{"text": NaN}', '{"text": Infinity}', '{"text": "hi"} trailing',
-        '{"text": "\\ud800"}', '{"text": "a\\u0000b"}', '{"text": 1e999}', b'{"text": "\xff\xfe"}',
-        '{"text": "hi", "text": {"a": 1}}', "[]", "{}", '{"text": null}', '{"text": ' + "9" * 5000 + "}",
+        "{",
+        "",
+        " ",
+        "nul",
+        "NaN",
+        '{"text": NaN}',
+        '{"text": Infinity}',
+        '{"text": "hi"} trailing',
+        '{"text": "\\ud800"}',
+        '{"text": "a\\u0000b"}',
+        '{"text": 1e999}',
+        b'{"text": "\xff\xfe"}',
+        '{"text": "hi", "text": {"a": 1}}',
+        "[]",
+        "{}",
+        '{"text": null}',
+        '{"text": ' + "9" * 5000 + "}",
     ],
 )
 def test_odd_bodies_get_a_json_4xx(chat, body):
@@ -100,9 +114,7 @@ def _is_object(body: str | bytes) -> bool:
 
 def _input_serializers() -> list[type]:
     return [
-        cls
-        for name, cls in vars(api_serializers).items()
-        if isinstance(cls, type) and name.endswith("InSerializer")
+        cls for name, cls in vars(api_serializers).items() if isinstance(cls, type) and name.endswith("InSerializer")
     ]
 
 

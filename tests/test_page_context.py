@@ -41,8 +41,17 @@ def test_a_query_string_is_allowed_and_the_same_product_found(chat, boots):
 
 @pytest.mark.parametrize(
     "page",
-    ["/", "/basket/", "/catalogue/no-such-thing_999999/", "https://elsewhere.example/catalogue/x_1/",
-     "//elsewhere.example/", "javascript:alert(1)", "/catalogue/%00_1/", "", "/" + "a" * 1999],
+    [
+        "/",
+        "/basket/",
+        "/catalogue/no-such-thing_999999/",
+        "https://elsewhere.example/catalogue/x_1/",
+        "//elsewhere.example/",
+        "javascript:alert(1)",
+        "/catalogue/%00_1/",
+        "",
+        "/" + "a" * 1999,
+    ],
 )
 def test_a_page_that_is_not_a_product_is_no_context(chat, catalogue, page):
     text = reply_text(ask(chat, "is this one waterproof?", page))
@@ -90,8 +99,13 @@ def test_the_adapter_resolves_only_its_own_product_pages(boots):
 def test_chatbot_node_gets_the_pages_product_with_the_question(chat, boots, settings):
     with FakeChatbotNode("node-secret", "shop-1") as node:
         settings.CHATBOT = {
-            **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": node.url, "SHOP_ID": "shop-1",
-            "SSO_SECRET": "node-secret", "NODE_BOT_ID": "7301", "READ_TIMEOUT": 5,
+            **settings.CHATBOT,
+            "PROVIDER": "chatbot_node",
+            "NODE_URL": node.url,
+            "SHOP_ID": "shop-1",
+            "SSO_SECRET": "node-secret",
+            "NODE_BOT_ID": "7301",
+            "READ_TIMEOUT": 5,
         }
         ask(chat, "is this one waterproof?", boots.get_absolute_url())
         message = node.requests[-1].json["message"]

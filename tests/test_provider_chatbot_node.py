@@ -296,7 +296,11 @@ def test_system_checks(settings):
     from chatbot.conf import chatbot_settings
 
     settings.CHATBOT = {
-        **settings.CHATBOT, "PROVIDER": "chatbot_node", "NODE_URL": "", "SSO_SECRET": "short", "COZE_BOT_ID": "b"
+        **settings.CHATBOT,
+        "PROVIDER": "chatbot_node",
+        "NODE_URL": "",
+        "SSO_SECRET": "short",
+        "COZE_BOT_ID": "b",
     }
     ids = {m.id for m in ChatbotNodeProvider.system_checks(chatbot_settings)}
     assert ids == {"chatbot.E010", "chatbot.E012", "chatbot.W010"}

@@ -258,7 +258,10 @@ def test_system_checks(settings, tmp_path):
     assert ids(COZE_BOT_ID="1", COZE_API_TOKEN="pat_x", COZE_API_BASE="https://coze.example") == {"chatbot.W020"}
     missing = str(tmp_path / "nope.pem")
     assert ids(
-        COZE_BOT_ID="1", COZE_API_BASE="https://api.coze.com", COZE_CLIENT_ID="c", COZE_PUBLIC_KEY_ID="",
+        COZE_BOT_ID="1",
+        COZE_API_BASE="https://api.coze.com",
+        COZE_CLIENT_ID="c",
+        COZE_PUBLIC_KEY_ID="",
         COZE_PRIVATE_KEY_FILE=missing,
     ) == {"chatbot.E022", "chatbot.E024"}
     assert ids(COZE_CLIENT_ID="c", COZE_PUBLIC_KEY_ID="k", COZE_PRIVATE_KEY_FILE="") == {"chatbot.E023"}

@@ -194,7 +194,9 @@ def test_llama_cpp_error_line(llm, provider):
 
 def test_a_server_that_ignores_stream_true(llm, provider):
     completion = {
-        "id": "chatcmpl-2", "object": "chat.completion", "model": MODEL,
+        "id": "chatcmpl-2",
+        "object": "chat.completion",
+        "model": MODEL,
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": "Whole answer."}, "finish_reason": "stop"}
         ],
@@ -356,9 +358,15 @@ def test_chat_api_disconnect_closes_the_upstream_stream(llm, provider, live_serv
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     csrf = "c" * 32
     conn.request(
-        "POST", "/api/chatbot/messages", body=json.dumps({"text": "Hi"}),
-        headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Cookie": f"csrftoken={csrf}",
-                 "Referer": live_server.url + "/"},
+        "POST",
+        "/api/chatbot/messages",
+        body=json.dumps({"text": "Hi"}),
+        headers={
+            "Content-Type": "application/json",
+            "X-CSRFToken": csrf,
+            "Cookie": f"csrftoken={csrf}",
+            "Referer": live_server.url + "/",
+        },
     )
     response = conn.getresponse()
     received = b""

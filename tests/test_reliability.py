@@ -99,8 +99,22 @@ def production_server(
         **(env or {}),
     }
     # As make demo and the container serve: gunicorn runs the task worker beside itself.
-    args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--config", "python:shop_site.gunicorn",
-            "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1", "--threads", str(threads)]
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "shop_site.wsgi",
+        "--config",
+        "python:shop_site.gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        "1",
+        "--threads",
+        str(threads),
+    ]
     with wait_for_server(args, port, server_env, tmp_path / "server.log") as base:
         yield base
 
@@ -302,9 +316,7 @@ FAILURES = {
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("failure", list(FAILURES))
-def test_a_failing_provider_gives_every_visitor_a_clear_error_and_keeps_every_message(
-    failure, settings, make_chat
-):
+def test_a_failing_provider_gives_every_visitor_a_clear_error_and_keeps_every_message(failure, settings, make_chat):
     kind, value = FAILURES[failure]
     with FakeOpenAI() as fake:
         if kind == "status":
@@ -370,4 +382,3 @@ def test_stream_failing_gives_every_visitor_a_clear_error_and_keeps_their_messag
     stored = sorted(Message.objects.filter(role="user").values_list("text", flat=True))
     assert stored == [f"stream question {i}" for i in range(4)]
     assert not Message.objects.filter(status="streaming").exists()
-

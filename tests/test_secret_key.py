@@ -85,7 +85,10 @@ def test_no_secret_key_is_published_in_the_repository():
 def _deploy_check(tmp_path: Path, **extra: str) -> set[str]:
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "CRITICAL"],
-        cwd=ROOT, env=_env(tmp_path, **extra), capture_output=True, text=True,
+        cwd=ROOT,
+        env=_env(tmp_path, **extra),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     return set(re.findall(r"\(([\w.]+\.[WE]\d+)\)", result.stdout + result.stderr))

@@ -144,8 +144,14 @@ def test_a_conversation_cannot_grow_without_bound(chat, quick, settings):
 
 def test_identity_in_the_body_is_ignored(chat, quick, customers):
     alice = customers["alice"]
-    body = {"text": "hi", "userId": alice.pk, "user": alice.pk, "userRole": "admin", "guest_id": "x",
-            "conversation": "1"}
+    body = {
+        "text": "hi",
+        "userId": alice.pk,
+        "user": alice.pk,
+        "userRole": "admin",
+        "guest_id": "x",
+        "conversation": "1",
+    }
     events = parse_sse(b"".join(chat.post(MESSAGES, body).streaming_content))
     assert events[-1][0] == "done"
     conversation = Conversation.objects.get()
@@ -287,9 +293,7 @@ def llm(settings):
 
 def tool_results(fake) -> list[dict]:
     return [
-        json.loads(message["content"])
-        for message in fake.completions[-1]["messages"]
-        if message.get("role") == "tool"
+        json.loads(message["content"]) for message in fake.completions[-1]["messages"] if message.get("role") == "tool"
     ]
 
 
@@ -343,7 +347,10 @@ def test_secrets_never_reach_logs_responses_or_the_page(settings, caplog, custom
     with FakeOpenAI(api_key="another-key") as fake:
         # The key is wrong for this server: the failure is logged and shown, and neither may carry it.
         settings.CHATBOT = {
-            **settings.CHATBOT, "PROVIDER": "openai", "OPENAI_BASE_URL": fake.url + "/v1", "OPENAI_MODEL": MODEL,
+            **settings.CHATBOT,
+            "PROVIDER": "openai",
+            "OPENAI_BASE_URL": fake.url + "/v1",
+            "OPENAI_MODEL": MODEL,
         }
         client = Client()
         bodies = [client.get("/catalogue/", follow=True).content, client.get("/", follow=True).content]

@@ -32,9 +32,7 @@ VISITORS = 40
 def migrated_sqlite(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "db.sqlite3"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop_site.settings", "DATABASE_URL": f"sqlite:///{path}"}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     return path
 
 
@@ -50,8 +48,20 @@ def sqlite_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
         "CHATBOT_RATE_LIMITS": "off",
         "LOG_LEVEL": "WARNING",
     }
-    args = [sys.executable, "-m", "gunicorn", "shop_site.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--worker-class", "gthread", "--workers", "2", "--threads", str(VISITORS)]
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "shop_site.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        "2",
+        "--threads",
+        str(VISITORS),
+    ]
     with wait_for_server(args, port, env, tmp_path / "server.log") as base:
         yield base
 

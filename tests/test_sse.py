@@ -77,7 +77,7 @@ def test_event_without_data_is_not_dispatched():
 
 
 def test_an_event_cut_off_at_the_end_is_dropped():
-    assert [e.data for e in events(b"data: whole\n\ndata: {\"half")] == ["whole"]
+    assert [e.data for e in events(b'data: whole\n\ndata: {"half')] == ["whole"]
 
 
 def test_bare_json_error_body_instead_of_a_stream():

@@ -45,8 +45,12 @@ def conversation(db) -> Conversation:
 
 @pytest.mark.demo
 def test_customers_appear_by_name_and_email_not_by_username(staff_client, conversation):
-    for url in ("/admin/chatbot/conversation/", f"/admin/chatbot/conversation/{conversation.pk}/change/",
-                "/dashboard/chat/", f"/dashboard/chat/{conversation.pk}/"):
+    for url in (
+        "/admin/chatbot/conversation/",
+        f"/admin/chatbot/conversation/{conversation.pk}/change/",
+        "/dashboard/chat/",
+        f"/dashboard/chat/{conversation.pk}/",
+    ):
         html = staff_client.get(url).content.decode()
         assert "Alice Smith &lt;alice@example.com&gt;" in html, url
         assert "u8f3a2c9d1" not in html, url

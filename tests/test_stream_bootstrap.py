@@ -45,17 +45,29 @@ def test_bootstrap_command_is_idempotent(fake):
     first = dict(fake.users["shop-assistant"])
     call_command("chatbot_bootstrap", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert fake.users == {"shop-assistant": first}
-    assert first == {"id": "shop-assistant", "name": "Maple Helper", "role": "user",
-                     "image": "https://shop.example/helper.png"}
+    assert first == {
+        "id": "shop-assistant",
+        "name": "Maple Helper",
+        "role": "user",
+        "image": "https://shop.example/helper.png",
+    }
 
 
 def test_webhook_registration_merges_with_existing_hooks(fake):
     theirs = [
         {"hook_type": "sqs", "enabled": True, "sqs_queue_url": "https://sqs.example/q", "event_types": []},
-        {"hook_type": "webhook", "enabled": True, "webhook_url": "https://other.example/hook",
-         "event_types": ["channel.created"]},
-        {"hook_type": "webhook", "enabled": False, "webhook_url": "https://shop.example/api/chatbot/webhooks/stream",
-         "event_types": []},
+        {
+            "hook_type": "webhook",
+            "enabled": True,
+            "webhook_url": "https://other.example/hook",
+            "event_types": ["channel.created"],
+        },
+        {
+            "hook_type": "webhook",
+            "enabled": False,
+            "webhook_url": "https://shop.example/api/chatbot/webhooks/stream",
+            "event_types": [],
+        },
     ]
     fake.app["event_hooks"] = [dict(h) for h in theirs]
     url = "https://shop.example/api/chatbot/webhooks/stream"

@@ -50,7 +50,9 @@ def test_channel_ids_reveal_nothing_and_depend_on_the_site_secret(stream, make_c
 
 def _squat(stream, attacker: dict, channel_id: str, victim_user_id: str) -> None:
     response = _as_visitor(
-        stream, attacker, f"/channels/messaging/{channel_id}/query",
+        stream,
+        attacker,
+        f"/channels/messaging/{channel_id}/query",
         {"data": {"members": [attacker["userId"], victim_user_id]}, "state": True, "watch": False},
     )
     assert response.status_code == 201, response.text

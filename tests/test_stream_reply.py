@@ -201,9 +201,15 @@ def test_a_reply_left_streaming_by_a_dead_worker_is_swept_on_the_next_message(st
     stale = Message.objects.create(conversation=conversation, role="assistant", status="streaming", text="")
     stale_id = str(stale.public_id)
     # What the worker had written before it was killed: the placeholder, still "generating".
-    stream.messages[stale_id] = {"id": stale_id, "text": "Let me", "ai_generated": True, "generating": True,
-                                 "user": {"id": "shop-assistant"}, "updates": 1,
-                                 "cid": f"messaging:{token['channelId']}"}
+    stream.messages[stale_id] = {
+        "id": stale_id,
+        "text": "Let me",
+        "ai_generated": True,
+        "generating": True,
+        "user": {"id": "shop-assistant"},
+        "updates": 1,
+        "cid": f"messaging:{token['channelId']}",
+    }
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Message.objects.filter(pk=stale.pk).update(created=an_hour_ago, updated=an_hour_ago, text="Let me")
     sent = _send(chat, "Hello again")

@@ -43,8 +43,13 @@ def message_new(token: dict, text: str = "Do you ship to France?", **message) ->
         "cid": f"messaging:{token['channelId']}",
         "channel_type": "messaging",
         "channel_id": token["channelId"],
-        "message": {"id": str(uuid.uuid4()), "text": text, "type": "regular",
-                    "user": {"id": token["userId"]}, **message},
+        "message": {
+            "id": str(uuid.uuid4()),
+            "text": text,
+            "type": "regular",
+            "user": {"id": token["userId"]},
+            **message,
+        },
         "user": {"id": token["userId"]},
     }
 
@@ -159,8 +164,13 @@ def test_ai_indicator_stop_reaching_the_webhook_stops_the_reply(stream, task_wor
     settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.fakes.stream_server.GatedProvider"}
     sent = chat.post("/api/chatbot/stream-message", {"text": "Tell me everything"}).json()
     assert SCRIPT.waiting.wait(15)
-    stop = {"type": "ai_indicator.stop", "cid": f"messaging:{visitor['channelId']}",
-            "channel_id": visitor["channelId"], "channel_type": "messaging", "user": {"id": visitor["userId"]}}
+    stop = {
+        "type": "ai_indicator.stop",
+        "cid": f"messaging:{visitor['channelId']}",
+        "channel_id": visitor["channelId"],
+        "channel_type": "messaging",
+        "user": {"id": visitor["userId"]},
+    }
     assert deliver(stop).json()["result"] == "stopped"
     SCRIPT.release.set()
     stream.wait_for(lambda: stream.has_event("ai_indicator.clear", sent["replyId"]))
@@ -175,8 +185,12 @@ def test_webhook_is_404_when_the_app_is_off(stream, settings):
 
 
 def test_webhook_fails_closed_without_a_secret(settings):
-    settings.CHATBOT = {**settings.CHATBOT, "STREAM_CHAT_ENABLED": True, "STREAM_CHAT_API_KEY": "k",
-                        "STREAM_CHAT_API_SECRET": ""}
+    settings.CHATBOT = {
+        **settings.CHATBOT,
+        "STREAM_CHAT_ENABLED": True,
+        "STREAM_CHAT_API_KEY": "k",
+        "STREAM_CHAT_API_SECRET": "",
+    }
     body = b'{"type": "message.new"}'
     # An empty secret would make the HMAC of anyone's choosing "valid": it must be refused.
     signature = hmac.new(b"", body, hashlib.sha256).hexdigest()
@@ -193,8 +207,9 @@ def test_a_compressed_body_that_inflates_too_far_is_refused(stream, visitor):
     body = json.dumps(event).encode()
     compressed = gzip.compress(body)
     assert len(compressed) < 10_000
-    response = Client().post(HOOK, compressed, content_type="application/json",
-                             HTTP_CONTENT_ENCODING="gzip", HTTP_X_SIGNATURE=sign(body))
+    response = Client().post(
+        HOOK, compressed, content_type="application/json", HTTP_CONTENT_ENCODING="gzip", HTTP_X_SIGNATURE=sign(body)
+    )
     assert response.status_code == 403
     assert not Message.objects.exists()
 
@@ -206,8 +221,12 @@ def test_with_the_cache_down_a_delivery_is_deferred_with_a_json_503_and_answered
 
     caches = settings.CACHES
     # Nothing listens on this port: the cache that tells deliveries apart does not answer.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": f"redis://127.0.0.1:{_free_port()}/0"}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",
+        }
+    }
     event = message_new(visitor)
     response = deliver(event, webhook_id="delivery-1")
     assert response.status_code == 503

@@ -19,8 +19,23 @@ from tests.test_stream_webhook import HOOK, TOKEN, message_new, sign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ODD_VALUES: list[Any] = [
-    None, 0, -1, 1.5, 10**40, True, False, "", "x" * 5000, "\u0000", "a\u0000b", "\ud800", "é" * 300,
-    [], [1, "a"], {}, {"id": {"id": 1}},
+    None,
+    0,
+    -1,
+    1.5,
+    10**40,
+    True,
+    False,
+    "",
+    "x" * 5000,
+    "\u0000",
+    "a\u0000b",
+    "\ud800",
+    "é" * 300,
+    [],
+    [1, "a"],
+    {},
+    {"id": {"id": 1}},
     [[[[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]]],
 ]
 
@@ -43,14 +58,24 @@ def _replaced(event: dict, path: tuple, value: Any) -> dict:
 
 def _post(body: bytes) -> Any:
     return Client().post(
-        HOOK, body, content_type="application/json",
-        HTTP_X_SIGNATURE=sign(body), HTTP_X_WEBHOOK_ID=str(uuid.uuid4()),
+        HOOK,
+        body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE=sign(body),
+        HTTP_X_WEBHOOK_ID=str(uuid.uuid4()),
     )
 
 
 def _variants(token: dict) -> Iterator[dict]:
-    for base in (message_new(token), {"type": "ai_indicator.stop", "cid": f"messaging:{token['channelId']}",
-                                      "channel_id": token["channelId"], "user": {"id": token["userId"]}}):
+    for base in (
+        message_new(token),
+        {
+            "type": "ai_indicator.stop",
+            "cid": f"messaging:{token['channelId']}",
+            "channel_id": token["channelId"],
+            "user": {"id": token["userId"]},
+        },
+    ):
         for path in _paths(base):
             for value in ODD_VALUES:
                 yield _replaced(base, path, value)

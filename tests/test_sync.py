@@ -128,7 +128,11 @@ def test_full_starts_over_and_a_finished_run_is_not_resumed(db, configured):
 def _another_run_alive(kind: str, *, seen: timedelta, cursor: int = 0) -> SyncState:
     """The state a run in another process leaves while it sends: running, last seen ``seen`` ago."""
     return SyncState.objects.create(
-        kind=kind, result="running", cursor=cursor, records_sent=0, started_at=timezone.now() - seen,
+        kind=kind,
+        result="running",
+        cursor=cursor,
+        records_sent=0,
+        started_at=timezone.now() - seen,
         heartbeat_at=timezone.now() - seen,
     )
 
@@ -284,7 +288,12 @@ def test_each_record_type_goes_to_its_own_route(db, configured):
 def test_a_body_with_floats_and_index_like_keys_still_verifies(db, configured):
     # chatbot-node signs JSON.stringify(JSON.parse(body)): 10.0 would come back as 10, {"b", "2"} as {"2", "b"}.
     data = {
-        "id": "1", "weight": 10.0, "rating": 4.5, "big": 2**60, "sizes": {"b": 1, "42": "x", "2": "y"}, "name": "茶壶"
+        "id": "1",
+        "weight": 10.0,
+        "rating": 4.5,
+        "big": 2**60,
+        "sizes": {"b": 1, "42": "x", "2": "y"},
+        "name": "茶壶",
     }
     delivery = webhooks.record_event("product.updated", data)
     webhooks.deliver_webhook.call(delivery.pk)
@@ -323,10 +332,20 @@ def test_the_fake_refuses_a_body_javascript_prints_differently(db, configured):
 @pytest.mark.parametrize(
     ("number", "printed"),
     [
-        (10.0, "10"), (-0.0, "0"), (4.5, "4.5"), (0.1 + 0.2, "0.30000000000000004"), (1e21, "1e+21"),
-        (1e20, "100000000000000000000"), (123e18, "123000000000000000000"), (1e-6, "0.000001"), (1e-7, "1e-7"),
-        (1.25e-7, "1.25e-7"), (2.0**60, "1152921504606847000"), (5e-324, "5e-324"),
-        (1.7976931348623157e308, "1.7976931348623157e+308"), (float("nan"), "null"),
+        (10.0, "10"),
+        (-0.0, "0"),
+        (4.5, "4.5"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000"),
+        (123e18, "123000000000000000000"),
+        (1e-6, "0.000001"),
+        (1e-7, "1e-7"),
+        (1.25e-7, "1.25e-7"),
+        (2.0**60, "1152921504606847000"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (float("nan"), "null"),
     ],
 )
 def test_the_fake_prints_numbers_as_javascript_does(number, printed):
@@ -336,9 +355,12 @@ def test_the_fake_prints_numbers_as_javascript_does(number, printed):
 def test_bodies_are_what_json_stringify_prints_back():
     data = {"b": 1, "10": "y", "2": "x", "a": 1.5, "w": 10.0, "n": 2**60, "d": Decimal("9.90"), "z": "中\n\u2028"}
     body = encode(data)
-    assert body == (
-        '{"2":"x","10":"y","b":1,"a":"1.5","w":"10.0","n":"1152921504606846976","d":"9.90","z":"中\\n\u2028"}'
-    ).encode()
+    assert (
+        body
+        == (
+            '{"2":"x","10":"y","b":1,"a":"1.5","w":"10.0","n":"1152921504606846976","d":"9.90","z":"中\\n\u2028"}'
+        ).encode()
+    )
     assert js_stringify(js_parse(body)).encode() == body
     with pytest.raises(ValueError):
         encode({"price": float("nan")})
@@ -347,7 +369,7 @@ def test_bodies_are_what_json_stringify_prints_back():
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 def test_node_prints_our_bodies_back_and_agrees_with_the_fake():
     script = "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0, 'utf8'))))"
-    data = {"b": 1, "10": "y", "2": "x", "w": 10.0, "r": 0.1 + 0.2, "n": 2**60, "z": "中\n\u2028\x01\"/"}
+    data = {"b": 1, "10": "y", "2": "x", "w": 10.0, "r": 0.1 + 0.2, "n": 2**60, "z": '中\n\u2028\x01"/'}
     ours = encode(data)
     assert subprocess.run(["node", "-e", script], input=ours, capture_output=True, check=True).stdout == ours
     plain = json.dumps({**data, "e": 1e-7, "k": 1e21}, separators=(",", ":"), ensure_ascii=False).encode()

@@ -43,7 +43,10 @@ def queued_in_database(settings, transactional_db, node):
     settings.TASKS = DATABASE_TASKS
     settings.CHATBOT = {
         **settings.CHATBOT,
-        "NODE_URL": node.url, "SHOP_ID": SHOP_ID, "SSO_SECRET": SSO_SECRET, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "NODE_URL": node.url,
+        "SHOP_ID": SHOP_ID,
+        "SSO_SECRET": SSO_SECRET,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "WEBHOOK_RETRY_DELAYS": [600],
     }
     return node
@@ -58,8 +61,13 @@ def demo_env(**env: str) -> dict[str, str]:
 
 def manage(*argv: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *argv], cwd=ROOT, env=demo_env(**env), capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "manage.py", *argv],
+        cwd=ROOT,
+        env=demo_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -80,8 +88,12 @@ def test_a_product_saved_in_a_management_command_is_queued_and_delivered_by_a_wo
     )
     node = queued_in_database
     saved = manage(
-        "shell", "-c", save,
-        CHATBOT_NODE_URL=node.url, CHATBOT_SHOP_ID=SHOP_ID, CHATBOT_SSO_SECRET=SSO_SECRET,
+        "shell",
+        "-c",
+        save,
+        CHATBOT_NODE_URL=node.url,
+        CHATBOT_SHOP_ID=SHOP_ID,
+        CHATBOT_SSO_SECRET=SSO_SECRET,
         CHATBOT_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
     assert saved.returncode == 0, saved.stderr
@@ -175,8 +187,9 @@ def test_the_demo_and_the_container_queue_tasks_in_the_database():
         "print(settings.TASKS['default']['BACKEND'], 'django_tasks_db' in settings.INSTALLED_APPS)\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop_site.settings"}
-    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["django_tasks_db.DatabaseBackend", "True"]
 
 
@@ -185,8 +198,16 @@ def test_the_server_starts_a_worker_beside_itself_and_stops_it_with_itself(setti
     settings.TASKS = DATABASE_TASKS
     port = free_port()
     log = tmp_path / "server.log"
-    command = [str(Path(sys.executable).parent / "gunicorn"), "shop_site.wsgi", "--config", "python:shop_site.gunicorn",
-               "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "shop_site.wsgi",
+        "--config",
+        "python:shop_site.gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+    ]
     with log.open("w") as out:
         server = subprocess.Popen(command, cwd=ROOT, env=demo_env(), stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -31,7 +31,10 @@ def rq_queue(settings, transactional_db, node):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     settings.CHATBOT = {
         **settings.CHATBOT,
-        "NODE_URL": node.url, "SHOP_ID": SHOP_ID, "SSO_SECRET": SSO_SECRET, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "NODE_URL": node.url,
+        "SHOP_ID": SHOP_ID,
+        "SSO_SECRET": SSO_SECRET,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "WEBHOOK_RETRY_DELAYS": [600],
     }
     queue = django_rq.get_queue("default", job_class=Job)

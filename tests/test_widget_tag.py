@@ -72,7 +72,11 @@ def test_config_holds_endpoints_csrf_mode_strings_and_theme():
     assert config["csrfCookie"] == "csrftoken"
     assert config["maxLength"] == DEFAULTS["MAX_MESSAGE_LENGTH"]
     assert config["theme"] == {
-        "color": "#2563eb", "onColor": "#ffffff", "position": "right", "scheme": "auto", "showLabel": False
+        "color": "#2563eb",
+        "onColor": "#ffffff",
+        "position": "right",
+        "scheme": "auto",
+        "showLabel": False,
     }
     assert config["strings"]["label"] == "Chat with us"
     assert config["strings"]["handoffText"] == "talk to a human"
@@ -146,7 +150,11 @@ def test_configured_wording_colour_position_and_scheme(chatbot_conf):
     assert config["strings"]["greeting"] == "Hello!"
     assert config["suggestions"] == ["Is the teapot in stock?"]
     assert config["theme"] == {
-        "color": "#0f766e", "onColor": "#ffffff", "position": "left", "scheme": "dark", "showLabel": False
+        "color": "#0f766e",
+        "onColor": "#ffffff",
+        "position": "left",
+        "scheme": "dark",
+        "showLabel": False,
     }
     assert config["maxLength"] == 500
 

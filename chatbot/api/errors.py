@@ -72,9 +72,7 @@ def chatbot_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     elif isinstance(exc, exceptions.ValidationError):
         code, message = "invalid", _first_message(exc.detail)
     else:
-        code, message = next(
-            (known for cls, known in _MESSAGES.items() if isinstance(exc, cls)), ("error", exc.detail)
-        )
+        code, message = next((known for cls, known in _MESSAGES.items() if isinstance(exc, cls)), ("error", exc.detail))
     if getattr(exc, "csrf", False):
         code, message = "csrf_failed", _("Your session expired. Reload the page and try again.")
     headers = {"Retry-After": str(int(exc.wait) + 1)} if getattr(exc, "wait", None) else {}  # type: ignore[attr-defined]

@@ -215,7 +215,7 @@ class MessagesView(ChatbotAPIView):
             (200, "text/event-stream"): OpenApiResponse(
                 # Before OpenAPI 3.2 the schema of an event stream describes one event.
                 response=SSE_EVENT_SCHEMA,
-                description="Events: message (the stored question), delta {text}..., then done or error."
+                description="Events: message (the stored question), delta {text}..., then done or error.",
             ),
             400: ErrorSerializer,
             403: ErrorSerializer,

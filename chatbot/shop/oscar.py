@@ -34,6 +34,7 @@ _BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|div|tr|section)>|<br\s*/?>", re.I)
 # A product id that no URL pattern can confuse with the rest of the path.
 _PLACEHOLDER_PK = 2147483647
 
+
 def _paragraphs(html: str) -> str:
     """A page's text with one blank line between paragraphs and headings, so answers can quote one."""
     text = unescape(strip_tags(_BLOCK_END.sub("\n\n", html)))
@@ -48,8 +49,10 @@ class OscarShop(ShopAdapter):
 
     def _products(self):
         Product = get_model("catalogue", "Product")
-        return Product.objects.browsable().select_related("product_class").prefetch_related(
-            "stockrecords", "categories", "children__stockrecords"
+        return (
+            Product.objects.browsable()
+            .select_related("product_class")
+            .prefetch_related("stockrecords", "categories", "children__stockrecords")
         )
 
     def search_products(self, query: str, *, limit: int = 5) -> list[ProductInfo]:
@@ -81,7 +84,10 @@ class OscarShop(ShopAdapter):
         StockRecord = get_model("partner", "StockRecord")
         products = Product.objects.aggregate(n=Count("id"), last=Max("date_updated"), top=Max("id"))
         stock = StockRecord.objects.aggregate(
-            n=Count("id"), stock=Sum("num_in_stock"), allocated=Sum("num_allocated"), prices=Sum("price"),
+            n=Count("id"),
+            stock=Sum("num_in_stock"),
+            allocated=Sum("num_allocated"),
+            prices=Sum("price"),
             last=Max("date_updated"),
         )
         return (tuple(products.values()), tuple(stock.values()))

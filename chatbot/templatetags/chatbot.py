@@ -153,10 +153,34 @@ VISITOR_LANGUAGE = CHINESE
 #: What the widget relabels when it switches; the error texts stay in the page's language (errors
 #: from the server already come in it), which keeps the page's markup within its budget.
 _SWITCHED = (
-    "label", "title", "close", "input", "placeholder", "send", "stop", "stopLabel", "stopped",
-    "thinking", "you", "assistant", "staff", "handoff", "handoffText", "suggestions", "helpful",
-    "notHelpful", "thanks", "retry", "unread", "inStock", "outOfStock", "products", "view",
-    "addToBasket", "newWindow", "disclaimer",
+    "label",
+    "title",
+    "close",
+    "input",
+    "placeholder",
+    "send",
+    "stop",
+    "stopLabel",
+    "stopped",
+    "thinking",
+    "you",
+    "assistant",
+    "staff",
+    "handoff",
+    "handoffText",
+    "suggestions",
+    "helpful",
+    "notHelpful",
+    "thanks",
+    "retry",
+    "unread",
+    "inStock",
+    "outOfStock",
+    "products",
+    "view",
+    "addToBasket",
+    "newWindow",
+    "disclaimer",
 )
 
 

@@ -118,6 +118,7 @@ class _Body:
 def _close_unstarted(events: Iterator[tuple[str, dict[str, Any]]], state: dict[str, bool]) -> None:
     if state["started"]:
         return  # the encoder closes the events itself, in the thread that runs them
+
     # Called when the response is dropped, possibly on the event loop: database work needs a thread. Not a
     # task: the events are a generator alive in this process only, which no worker could be handed.
     def run() -> None:

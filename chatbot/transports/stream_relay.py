@@ -55,9 +55,7 @@ def _fail_row(message: Message, code: str) -> None:
 
 def _turn_for(reply: Message, ui_language: str, page: str = "") -> Turn | None:
     conversation = reply.conversation
-    question = (
-        conversation.messages.filter(role=Message.Role.USER, id__lt=reply.id).order_by("-id").first()
-    )
+    question = conversation.messages.filter(role=Message.Role.USER, id__lt=reply.id).order_by("-id").first()
     if question is None:
         return None
     return Turn(

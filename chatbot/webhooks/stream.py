@@ -188,8 +188,9 @@ def on_message_new(event: dict[str, Any]) -> str:
     if author != visitor_user_id(visitor):
         # Staff or anyone else in the channel: not a question for the assistant.
         return "not the visitor"
-    if Message.objects.filter(conversation__stream_channel_id=conversation.stream_channel_id,
-                              external_id=stream_id).exists():
+    if Message.objects.filter(
+        conversation__stream_channel_id=conversation.stream_channel_id, external_id=stream_id
+    ).exists():
         return "known"  # posted through POST stream-message, which queued the reply already
     # Masked before it is cut to length, so a cut cannot leave part of a card number in clear.
     masked = mask_secrets(text)
@@ -202,12 +203,12 @@ def on_message_new(event: dict[str, Any]) -> str:
         if turn.conversation.stream_channel_id != conversation.stream_channel_id:
             # A conversation begin_turn opened lives in the channel the message came from.
             turn.conversation.stream_channel_id = conversation.stream_channel_id
-            Conversation.objects.filter(pk=turn.conversation.pk).update(stream_channel_id=conversation.stream_channel_id)
+            Conversation.objects.filter(pk=turn.conversation.pk).update(
+                stream_channel_id=conversation.stream_channel_id
+            )
     except ReplyInProgress:
         # The visitor wrote while an answer streams: keep the message, answer nothing twice.
-        Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, text=text, external_id=stream_id
-        )
+        Message.objects.create(conversation=conversation, role=Message.Role.USER, text=text, external_id=stream_id)
         return "stored"
     answer = turn.reply or turn.notice
     if answer is not None:

@@ -94,8 +94,7 @@ def load_countries() -> int:
         _, is_new = sync_row(
             Country,
             {"iso_3166_1_a2": code},
-            {"printable_name": name, "name": name, "display_order": display_order,
-             "is_shipping_country": True},
+            {"printable_name": name, "name": name, "display_order": display_order, "is_shipping_country": True},
         )
         created += is_new
     return created
@@ -110,8 +109,9 @@ def load_categories() -> dict[str, tuple[Any, Any]]:
     """Return {category code: (Category, ProductClass)}."""
     by_code = {}
     for demo in CATEGORIES:
-        product_class, _ = sync_row(ProductClass, {"name": demo.product_class},
-                                    {"requires_shipping": True, "track_stock": True})
+        product_class, _ = sync_row(
+            ProductClass, {"name": demo.product_class}, {"requires_shipping": True, "track_stock": True}
+        )
         category = Category.objects.filter(depth=1, slug=demo.slug).first()
         if category is None:
             category = _add_root_category(name=demo.name, slug=demo.slug, description=demo.description)

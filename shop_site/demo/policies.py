@@ -16,7 +16,10 @@ class DemoPolicy(NamedTuple):
 
 
 POLICIES: tuple[DemoPolicy, ...] = (
-    DemoPolicy("/shipping/", "Shipping & Delivery", """
+    DemoPolicy(
+        "/shipping/",
+        "Shipping & Delivery",
+        """
 <h2>UK delivery</h2>
 <p><strong>Standard delivery</strong> takes 3-5 working days and costs <strong>£3.95</strong>.
 It is <strong>free on orders over £50</strong>.</p>
@@ -34,8 +37,12 @@ Import duties and taxes are charged by the destination country and paid by the r
 <h2>中文摘要</h2>
 <p>英国境内标准配送3-5个工作日，运费£3.95，订单满£50免运费；次日达快递£7.95（工作日下午2点前下单）。
 国际配送：欧洲£12.95（5-8个工作日），其他地区£19.95（7-14个工作日），进口关税由收件人承担。</p>
-"""),
-    DemoPolicy("/returns/", "Returns & Refunds", """
+""",
+    ),
+    DemoPolicy(
+        "/returns/",
+        "Returns & Refunds",
+        """
 <h2>30-day returns</h2>
 <p>If you are not happy with something you bought, you can return it within <strong>30 days</strong>
 of delivery for a full refund. Items must be <strong>unused</strong>, in their original condition and
@@ -58,8 +65,12 @@ be cancelled, but you can return it for free within 30 days.</p>
 <p>收货后30天内可退货，商品须未使用且保持原包装；英国境内退货免费，可在账户的订单记录中申请免费退货标签。
 退款在收到退货后5个工作日内原路退回。已开封的茶叶和食品除质量问题外不予退货。
 订单发货前可以取消并全额退款；发货后无法取消，但可在30天内免费退货。</p>
-"""),
-    DemoPolicy("/payment/", "Payment", """
+""",
+    ),
+    DemoPolicy(
+        "/payment/",
+        "Payment",
+        """
 <h2>How you can pay</h2>
 <p>We accept Visa, Mastercard, American Express and Maestro debit and credit cards, PayPal, Apple Pay
 and Google Pay. All prices are in pounds sterling (GBP) and include UK VAT.</p>
@@ -74,8 +85,12 @@ straight away.</p>
 <h2>中文摘要</h2>
 <p>支持Visa、Mastercard、美国运通、Maestro、PayPal、Apple Pay和Google Pay，价格以英镑计价并含增值税。
 支付通过加密连接处理，我们不会查看或保存您的银行卡号。</p>
-"""),
-    DemoPolicy("/privacy/", "Privacy Policy", """
+""",
+    ),
+    DemoPolicy(
+        "/privacy/",
+        "Privacy Policy",
+        """
 <h2>What we collect</h2>
 <p>We collect the details you give us when you order or create an account (name, email address,
 delivery address, phone number) and your order history. We do not store card numbers.</p>
@@ -92,5 +107,6 @@ its use. Email privacy@example.com and we will reply within one month.</p>
 <h2>中文摘要</h2>
 <p>我们仅收集处理订单所需的信息（姓名、邮箱、地址、电话），不保存银行卡号。聊天记录保留90天后删除。
 您可随时通过 privacy@example.com 申请查看、更正或删除您的个人数据。</p>
-"""),
+""",
+    ),
 )

@@ -27,8 +27,22 @@ SYNTHETIC_UPC_PREFIX = "BENCH-"
 BATCH_SIZE = 1000
 
 ADJECTIVES = (
-    "Lightweight", "Classic", "Heavy-Duty", "Compact", "Insulated", "Recycled", "Handmade", "Everyday",
-    "Premium", "Packable", "Vintage", "Organic", "Rugged", "Minimalist", "Deluxe", "Ultralight",
+    "Lightweight",
+    "Classic",
+    "Heavy-Duty",
+    "Compact",
+    "Insulated",
+    "Recycled",
+    "Handmade",
+    "Everyday",
+    "Premium",
+    "Packable",
+    "Vintage",
+    "Organic",
+    "Rugged",
+    "Minimalist",
+    "Deluxe",
+    "Ultralight",
 )
 COLOURS = ("Black", "Navy", "Olive", "Sand", "Red", "Blue", "Grey", "Forest Green", "Mustard", "White")
 MATERIALS = {
@@ -44,11 +58,18 @@ NOUNS = {
     "OUT": ("Tent", "Bivvy Bag", "Camping Chair", "Lantern", "Dry Bag", "Hammock", "Water Filter", "Gaiters"),
     "FTW": ("Walking Boots", "Trail Shoes", "Sandals", "Slippers", "Socks", "Insoles", "Wellies", "Loafers"),
     "KIT": ("Kettle", "Frying Pan", "Mixing Bowl", "Knife Set", "Colander", "Teaspoons", "Mug", "Grater"),
-    "TEA": ("Green Tea", "Oolong", "Black Tea", "Herbal Infusion", "Tea Caddy", "Gaiwan", "Tea Tray",
-            "Matcha Whisk"),
+    "TEA": ("Green Tea", "Oolong", "Black Tea", "Herbal Infusion", "Tea Caddy", "Gaiwan", "Tea Tray", "Matcha Whisk"),
     "HOM": ("Cushion Cover", "Blanket", "Vase", "Picture Frame", "Rug", "Storage Basket", "Lamp", "Mirror"),
-    "ELE": ("Charging Cable", "Power Bank", "Headphones", "Phone Stand", "Wall Charger", "Keyboard",
-            "Mouse", "Card Reader"),
+    "ELE": (
+        "Charging Cable",
+        "Power Bank",
+        "Headphones",
+        "Phone Stand",
+        "Wall Charger",
+        "Keyboard",
+        "Mouse",
+        "Card Reader",
+    ),
     "CLO": ("Jacket", "Hoodie", "Scarf", "Gloves", "Beanie", "Shirt", "Trousers", "Gilet"),
 }
 

@@ -100,10 +100,24 @@ class DownProvider(Provider):
 PLACEHOLDER_IMAGE = "/static/oscar/img/image_not_found.jpg"
 SHELF = [
     {**BOOTS_CARD, "image": PLACEHOLDER_IMAGE, "price": "£129.00", "availability": "only 2 left"},
-    {"id": "2", "title": "Trail Running Shoes", "url": "/catalogue/trail-running-shoes_2/", "price": "£89.00",
-     "in_stock": True, "availability": "in stock", "image": ""},
-    {"id": "3", "title": "Wool Hiking Socks", "url": "/catalogue/wool-hiking-socks_3/", "price": "£14.00",
-     "in_stock": False, "availability": "out of stock", "image": ""},
+    {
+        "id": "2",
+        "title": "Trail Running Shoes",
+        "url": "/catalogue/trail-running-shoes_2/",
+        "price": "£89.00",
+        "in_stock": True,
+        "availability": "in stock",
+        "image": "",
+    },
+    {
+        "id": "3",
+        "title": "Wool Hiking Socks",
+        "url": "/catalogue/wool-hiking-socks_3/",
+        "price": "£14.00",
+        "in_stock": False,
+        "availability": "out of stock",
+        "image": "",
+    },
 ]
 
 

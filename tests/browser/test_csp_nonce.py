@@ -40,8 +40,7 @@ def test_the_widget_runs_under_a_nonce_policy_without_a_violation(pages, setting
     expect(chat.last_reply()).to_contain_text(re.compile("boot", re.I))
     # The dialog is styled by its own stylesheet (a blocked one would leave it unstyled).
     assert page.evaluate(
-        "getComputedStyle(document.getElementById('shop-chatbot').shadowRoot.querySelector('[role=dialog]'))"
-        ".position"
+        "getComputedStyle(document.getElementById('shop-chatbot').shadowRoot.querySelector('[role=dialog]')).position"
     ) in ("fixed", "absolute")
     assert page.evaluate("window.__violations") == []
     assert pages.csp_violations == []

@@ -21,8 +21,8 @@ ATTACKS = [
     "[data link](data:text/html,<script>window.__pwned=4</script>)",
     '<a href="javascript:window.__pwned=5">html link</a>',
     '"><svg onload="window.__pwned=6">',
-    "<iframe src=\"javascript:window.__pwned=7\"></iframe>",
-    "![pic](x\" onerror=\"window.__pwned=8)",
+    '<iframe src="javascript:window.__pwned=7"></iframe>',
+    '![pic](x" onerror="window.__pwned=8)',
 ]
 ANSWER = "Here you go:\n\n" + "\n\n".join(ATTACKS)
 
@@ -37,14 +37,18 @@ class HostileProvider(Provider):
         for start in range(0, len(ANSWER), 7):
             yield Delta(ANSWER[start : start + 7])
         yield Suggestions(['<img src=x onerror="window.__pwned=9">', "javascript:window.__pwned=10"])
-        yield Products([{
-            "id": "1",
-            "title": '<img src=x onerror="window.__pwned=11">',
-            "url": "javascript:window.__pwned=12",
-            "image": 'x" onerror="window.__pwned=13',
-            "price": "<b>£1</b>",
-            "availability": "<script>window.__pwned=14</script>",
-        }])
+        yield Products(
+            [
+                {
+                    "id": "1",
+                    "title": '<img src=x onerror="window.__pwned=11">',
+                    "url": "javascript:window.__pwned=12",
+                    "image": 'x" onerror="window.__pwned=13',
+                    "price": "<b>£1</b>",
+                    "availability": "<script>window.__pwned=14</script>",
+                }
+            ]
+        )
         yield Done()
 
 

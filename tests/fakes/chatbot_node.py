@@ -65,7 +65,10 @@ class FakeChatbotNode(FakeServer):
         header = request.headers.get("authorization", "")
         try:
             claims = jwt.decode(
-                header.removeprefix("Bearer "), self.secret, algorithms=["HS256"], audience="chatbot-node",
+                header.removeprefix("Bearer "),
+                self.secret,
+                algorithms=["HS256"],
+                audience="chatbot-node",
                 issuer="shopsaas",
             )
         except jwt.PyJWTError as exc:

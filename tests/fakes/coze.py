@@ -114,8 +114,11 @@ class FakeCoze(FakeServer):
             return
         if not self._authorised(request):
             # What Coze really does: status 200 and a JSON envelope, even on the stream endpoint.
-            handler.send_json(200, {"code": 4100, "msg": "authentication is invalid"},
-                              {"Content-Type": "text/event-stream"} if request.path == "/v3/chat" else None)
+            handler.send_json(
+                200,
+                {"code": 4100, "msg": "authentication is invalid"},
+                {"Content-Type": "text/event-stream"} if request.path == "/v3/chat" else None,
+            )
             return
         if request.path == "/v1/conversation/create":
             if (request.json or {}).get("bot_id") != BOT_ID:
@@ -193,8 +196,13 @@ class FakeCoze(FakeServer):
         rest += sse(_message("question", "echo", role="user"), "conversation.message.delta", space=False)
         handler.write(rest, piece=1 if scenario == "chinese" else None)
         handler.write(sse(_message("answer", "".join(self.reply)), "conversation.message.completed", space=False))
-        handler.write(sse(_message("verbose", '{"msg_type":"generate_answer_finish"}'),
-                          "conversation.message.completed", space=False))
+        handler.write(
+            sse(
+                _message("verbose", '{"msg_type":"generate_answer_finish"}'),
+                "conversation.message.completed",
+                space=False,
+            )
+        )
         for question in self.follow_ups:
             handler.write(sse(_message("follow_up", question), "conversation.message.completed", space=False))
         usage = {"token_count": 633, "output_count": 19, "input_count": 614}

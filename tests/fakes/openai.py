@@ -39,13 +39,33 @@ def tool_answer(*calls: tuple[str, dict[str, Any]], whole: bool = False) -> list
         text = json.dumps(arguments)
         call_id = f"call_{name}_{index}"
         if whole:
-            steps.append(chunk({"role": "assistant", "tool_calls": [
-                {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": text}}
-            ]}))
+            steps.append(
+                chunk(
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "index": index,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": name, "arguments": text},
+                            }
+                        ],
+                    }
+                )
+            )
             continue
-        steps.append(chunk({"role": "assistant", "content": None, "tool_calls": [
-            {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
-        ]}))
+        steps.append(
+            chunk(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+                    ],
+                }
+            )
+        )
         middle = len(text) // 2
         for piece in (text[:middle], text[middle:]):
             steps.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
@@ -69,8 +89,16 @@ class FakeOpenAI(FakeServer):
         if request.headers.get("authorization") != expected:
             if self.api_key is None:
                 self.problem("an Authorization header was sent without a key configured")
-            handler.send_json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                              "code": "invalid_api_key"}})
+            handler.send_json(
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
             return
         if request.path == "/v1/models":
             handler.send_json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
@@ -88,8 +116,9 @@ class FakeOpenAI(FakeServer):
         if not messages or messages[0].get("role") != "system":
             self.problem("no system prompt")
         if self.refuse_tools and "tools" in body:
-            handler.send_json(400, {"error": {"message": "test-model does not support tools",
-                                              "type": "invalid_request_error"}})
+            handler.send_json(
+                400, {"error": {"message": "test-model does not support tools", "type": "invalid_request_error"}}
+            )
             return
         if self.status is not None:
             status, data, headers = self.status

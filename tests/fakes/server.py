@@ -171,9 +171,7 @@ class FakeServer:
         self._server = _Server(("127.0.0.1", 0), FakeHandler)
         self._server.fake = self
         # A short poll interval keeps shutdown() (once per test) from waiting half a second.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 

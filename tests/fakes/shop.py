@@ -10,12 +10,25 @@ from chatbot.shop.base import OrderInfo, OrderLine, Policy, ProductInfo, ShopAda
 
 PRODUCTS = [
     ProductInfo(
-        id="7", title="Trail Tent 2P", url="/catalogue/trail-tent_7/", price=Decimal("149.00"),
-        currency="GBP", stock=4, description="A light two-person tent.", category="Outdoor",
+        id="7",
+        title="Trail Tent 2P",
+        url="/catalogue/trail-tent_7/",
+        price=Decimal("149.00"),
+        currency="GBP",
+        stock=4,
+        description="A light two-person tent.",
+        category="Outdoor",
     ),
     ProductInfo(
-        id="9", title="Sencha Green Tea", url="/catalogue/sencha_9/", price=Decimal("8.50"),
-        currency="GBP", stock=0, in_stock=False, description="Loose leaf.", category="Tea",
+        id="9",
+        title="Sencha Green Tea",
+        url="/catalogue/sencha_9/",
+        price=Decimal("8.50"),
+        currency="GBP",
+        stock=0,
+        in_stock=False,
+        description="Loose leaf.",
+        category="Tea",
     ),
 ]
 
@@ -28,8 +41,12 @@ ORDERS = {
 def order(number: str) -> OrderInfo:
     _, status = ORDERS[number]
     return OrderInfo(
-        number=number, status=status, placed=datetime(2026, 1, 5, tzinfo=UTC), total=Decimal("20.00"),
-        currency="GBP", lines=[OrderLine(title="Sencha Green Tea", quantity=2)],
+        number=number,
+        status=status,
+        placed=datetime(2026, 1, 5, tzinfo=UTC),
+        total=Decimal("20.00"),
+        currency="GBP",
+        lines=[OrderLine(title="Sencha Green Tea", quantity=2)],
     )
 
 

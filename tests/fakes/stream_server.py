@@ -290,8 +290,11 @@ class FakeStream:
             if queued:
                 status = queued.pop(0)
                 code = 9 if status == 429 else -1
-                return status, {"code": code, "message": "Too many requests" if status == 429 else "internal error",
-                                "StatusCode": status}
+                return status, {
+                    "code": code,
+                    "message": "Too many requests" if status == 429 else "internal error",
+                    "StatusCode": status,
+                }
             handler = getattr(self, "_" + call.op.replace(" ", "_"), None)
             if handler is None:
                 self.problems.append(f"unexpected call {call.method} {call.path}")
@@ -324,14 +327,26 @@ class FakeStream:
             missing = [m for m in [creator, *members] if m not in self.users]
             if missing:
                 return self._error(400, 4, f"could not find users {missing}")
-            self.channels[cid] = {"id": call.params["id"], "type": call.params["type"], "cid": cid,
-                                  "members": list(members), "data": data, "created_by": creator}
+            self.channels[cid] = {
+                "id": call.params["id"],
+                "type": call.params["type"],
+                "cid": cid,
+                "members": list(members),
+                "data": data,
+                "created_by": creator,
+            }
         channel = self.channels[cid]
         if call.user_id is not None:
             return self._watch(call, channel)
-        return 201, {"channel": {"id": channel["id"], "type": channel["type"], "cid": cid,
-                                 "created_by": {"id": channel["created_by"]}},
-                     "members": [{"user_id": m} for m in channel["members"]]}
+        return 201, {
+            "channel": {
+                "id": channel["id"],
+                "type": channel["type"],
+                "cid": cid,
+                "created_by": {"id": channel["created_by"]},
+            },
+            "members": [{"user_id": m} for m in channel["members"]],
+        }
 
     def _watch(self, call: Call, channel: dict) -> tuple[int, Any]:
         if call.user_id not in channel["members"]:
@@ -343,15 +358,30 @@ class FakeStream:
         messages = [m for m in self.messages.values() if m.get("cid") == channel["cid"]]
         return 201, {
             "channel": {
-                "id": channel["id"], "type": channel["type"], "cid": channel["cid"],
-                "config": {"read_events": True, "typing_events": True, "connect_events": True,
-                           "custom_events": True, "name": "messaging"},
-                "created_by": {"id": channel["created_by"]}, "frozen": False, "member_count": len(members),
+                "id": channel["id"],
+                "type": channel["type"],
+                "cid": channel["cid"],
+                "config": {
+                    "read_events": True,
+                    "typing_events": True,
+                    "connect_events": True,
+                    "custom_events": True,
+                    "name": "messaging",
+                },
+                "created_by": {"id": channel["created_by"]},
+                "frozen": False,
+                "member_count": len(members),
                 "own_capabilities": ["send-message", "read-events", "send-custom-events"],
-                "created_at": _now(), "updated_at": _now(),
+                "created_at": _now(),
+                "updated_at": _now(),
             },
-            "members": members, "messages": messages, "read": [], "watchers": [], "watcher_count": 1,
-            "pinned_messages": [], "duration": "1ms",
+            "members": members,
+            "messages": messages,
+            "read": [],
+            "watchers": [],
+            "watcher_count": 1,
+            "pinned_messages": [],
+            "duration": "1ms",
         }
 
     def _mark_read(self, call: Call) -> tuple[int, Any]:
@@ -377,9 +407,20 @@ class FakeStream:
         message.setdefault("id", f"auto-{len(self.messages) + 1}")
         if message["id"] in self.messages:
             return self._error(400, 4, f"message with id {message['id']} already exists")
-        message.update(cid=channel["cid"], type="regular", updates=0, created_at=_now(), updated_at=_now(),
-                       attachments=[], latest_reactions=[], own_reactions=[], mentioned_users=[],
-                       reaction_counts={}, reaction_scores={}, reply_count=0)
+        message.update(
+            cid=channel["cid"],
+            type="regular",
+            updates=0,
+            created_at=_now(),
+            updated_at=_now(),
+            attachments=[],
+            latest_reactions=[],
+            own_reactions=[],
+            mentioned_users=[],
+            reaction_counts={},
+            reaction_scores={},
+            reply_count=0,
+        )
         self.messages[message["id"]] = message
         self._push(channel, {"type": "message.new", "message": message, "user": message["user"]})
         return 201, {"message": message}
@@ -419,8 +460,7 @@ class FakeStream:
     # -- the websocket (enough of it for the browser's client) -----------------------------------
 
     def _push(self, channel: dict, event: dict) -> None:
-        event.update(cid=channel["cid"], channel_id=channel["id"], channel_type=channel["type"],
-                     created_at=_now())
+        event.update(cid=channel["cid"], channel_id=channel["id"], channel_type=channel["type"], created_at=_now())
         for connection in list(self.sockets.values()):
             if channel["cid"] in connection.watching:
                 connection.send(event)
@@ -456,9 +496,23 @@ class FakeStream:
         with self._changed:
             self.sockets[connection_id] = connection
             self._changed.notify_all()
-        connection.send({"type": "health.check", "connection_id": connection_id, "cid": "*", "created_at": _now(),
-                         "me": {"id": user_id, "total_unread_count": 0, "unread_channels": 0, "unread_count": 0,
-                                "channel_mutes": [], "mutes": [], "devices": []}})
+        connection.send(
+            {
+                "type": "health.check",
+                "connection_id": connection_id,
+                "cid": "*",
+                "created_at": _now(),
+                "me": {
+                    "id": user_id,
+                    "total_unread_count": 0,
+                    "unread_channels": 0,
+                    "unread_count": 0,
+                    "channel_mutes": [],
+                    "mutes": [],
+                    "devices": [],
+                },
+            }
+        )
         connection.run()
         with self._changed:
             self.sockets.pop(connection_id, None)
@@ -508,9 +562,7 @@ class FakeStream:
     def start(self) -> FakeStream:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 

@@ -45,8 +45,9 @@ class Command(BaseCommand):
                 changed, hooks = register_webhook(url)
                 state = "registered" if changed else "already registered"
                 self.stdout.write(
-                    self.style.SUCCESS(f"Webhook {state}: {url} ({', '.join(WEBHOOK_EVENTS)}); "
-                                       f"{len(hooks)} hook(s) in the app.")
+                    self.style.SUCCESS(
+                        f"Webhook {state}: {url} ({', '.join(WEBHOOK_EVENTS)}); {len(hooks)} hook(s) in the app."
+                    )
                 )
         except ChatbotError as exc:
             raise CommandError(f"Stream Chat bootstrap failed: {exc.message} ({exc.code})") from exc

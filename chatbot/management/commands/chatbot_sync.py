@@ -30,9 +30,7 @@ class Command(BaseCommand):
             "--resume", action="store_true", help="continue after a failed run (the default; kept for scripts)"
         )
         parser.add_argument("--dry-run", action="store_true", help="count what would be sent; send nothing")
-        parser.add_argument(
-            "--force", action="store_true", help="run even though another run of the kind looks alive"
-        )
+        parser.add_argument("--force", action="store_true", help="run even though another run of the kind looks alive")
 
     def handle(self, *args: Any, **options: Any) -> None:
         kinds = list(dict.fromkeys(options["kinds"]))

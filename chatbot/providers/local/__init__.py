@@ -66,8 +66,11 @@ class LocalProvider(Provider):
             if GREETING.match(text):
                 shop_name = request.shop.shop_name() or self.options.SHOP_NAME or _("our shop")
                 return Answer(
-                    _("Hello! I'm the %(shop)s assistant. I can help with products, prices, stock, shipping, "
-                      "returns and your orders.") % {"shop": shop_name},
+                    _(
+                        "Hello! I'm the %(shop)s assistant. I can help with products, prices, stock, shipping, "
+                        "returns and your orders."
+                    )
+                    % {"shop": shop_name},
                     suggestions=starters(),
                 )
             if THANKS.match(text):
@@ -79,8 +82,12 @@ class LocalProvider(Provider):
             if topic is not None:
                 return self._policy(request, text, topic, lexicon, lang)
             if request.shop.name == "none":
-                return Answer(_("I can't look up products in this shop. A member of our team can help: just ask "
-                                "to talk to a human."))
+                return Answer(
+                    _(
+                        "I can't look up products in this shop. A member of our team can help: just ask "
+                        "to talk to a human."
+                    )
+                )
             # A shop that can only search is asked in its own words and in the lexicon's ("帐篷": tent).
             query = " ".join([text, *(t.concept for t in lexicon.terms(text) if t.kind != "word")])
             return ProductQuestion(request, text, catalogue_for(request.shop, lexicon, query), lang).answer()
@@ -102,10 +109,14 @@ class LocalProvider(Provider):
                 break
         topic_page = next((p for p in pages if p.topic == topic), None)
         if topic_page is None:
-            return Answer(_("I don't have that policy to hand. A member of our team can tell you: just ask to talk "
-                            "to a human."))
-        return Answer(_("I couldn't find that on our %(title)s page.") % {"title": topic_page.title}
-                      + "\n\n" + policies.more_link(topic_page))
+            return Answer(
+                _("I don't have that policy to hand. A member of our team can tell you: just ask to talk to a human.")
+            )
+        return Answer(
+            _("I couldn't find that on our %(title)s page.") % {"title": topic_page.title}
+            + "\n\n"
+            + policies.more_link(topic_page)
+        )
 
     def _cancel_policy(self, request: ChatRequest, lexicon: Lexicon, lang: str) -> str:
         page: Policy | None = next((p for p in request.shop.policies() if p.topic == "returns"), None)

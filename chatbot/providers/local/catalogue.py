@@ -76,13 +76,15 @@ class Catalogue:
         self.cjk_bodies: list[str] = []
         # Stock and prices change far more often than words: texts already read keep their concepts.
         seen: dict[str, frozenset[str]] = {}
-        for old in (previous.entries.values() if previous is not None and previous.lexicon is lexicon else ()):
+        for old in previous.entries.values() if previous is not None and previous.lexicon is lexicon else ():
             seen[old.product.title], seen[old.product.category] = old.title, old.category
             seen[old.product.description] = old.body
         self.currency = ""
         for product in products:
-            concepts = [seen.get(text) or seen.setdefault(text, lexicon.concepts(text))
-                        for text in (product.title, product.category, product.description)]
+            concepts = [
+                seen.get(text) or seen.setdefault(text, lexicon.concepts(text))
+                for text in (product.title, product.category, product.description)
+            ]
             # "Coffee" alone finds the French Press Coffee Maker, as a mention: a laptop sleeve is no laptop.
             concepts[2] = concepts[2] | lexicon.phrase_words(product.title)
             entry = Entry(

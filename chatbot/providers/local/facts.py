@@ -15,8 +15,24 @@ from chatbot.providers.local.words import Lexicon
 _SENTENCE_END = re.compile(rf"(?<=[.!?])\s+(?=[A-Z0-9{HAN}])|(?<=[。！？])")
 _NEGATION = re.compile(r"\b(not|no|never|without|isn't|aren't|doesn't|don't)\b|不|没有|非|无", re.I)
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "single": 1, "solo": 1, "double": 2,
-    "一": 1, "单": 1, "二": 2, "两": 2, "双": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "single": 1,
+    "solo": 1,
+    "double": 2,
+    "一": 1,
+    "单": 1,
+    "二": 2,
+    "两": 2,
+    "双": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
 }
 _WEIGHT = re.compile(r"(\d+(?:[.,]\d+)?)\s*(kg|g)\b(?!sm)|(\d+(?:\.\d+)?)\s*(千克|公斤|克)", re.I)
 _RATING = re.compile(r"(?:rated to|comfort(?: rating)?(?: of)?)\s*(-?\d+)\s*°\s*c|(-?\d+)\s*°\s*c\s*comfort", re.I)
@@ -224,7 +240,7 @@ def _mentions(sentence: str, concept: str, lexicon: Lexicon) -> str:
 
 
 def _negated(sentence: str, surface: str) -> bool:
-    """"Not a voltage converter", "an E27 bulb (not included)": a negation in the same clause before
+    """ "Not a voltage converter", "an E27 bulb (not included)": a negation in the same clause before
     the word, or right after it."""
     lowered = sentence.lower()
     at = lowered.find(surface.lower())

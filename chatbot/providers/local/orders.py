@@ -38,8 +38,10 @@ def answer(request: ChatRequest, text: str, cancel_policy: str) -> str:
         if number:
             mine = [o for o in orders if o.number == number]
             if not mine:
-                return _("I couldn't find order %(number)s for your account. Please check the number, or ask to "
-                         "talk to a human.") % {"number": number}
+                return _(
+                    "I couldn't find order %(number)s for your account. Please check the number, or ask to "
+                    "talk to a human."
+                ) % {"number": number}
             orders = mine
         if not orders:
             return _("I can't find any orders on your account yet.")
@@ -52,16 +54,20 @@ def answer(request: ChatRequest, text: str, cancel_policy: str) -> str:
         return "\n\n".join([_("Here are your most recent orders:"), *latest])
     email_match = EMAIL.search(text)
     if not (number and email_match):
-        return _("I can look up an order with its order number and the email address it was placed with, for "
-                 "example: \"order 100001, jane@example.com\". Or sign in to see all your orders.")
+        return _(
+            "I can look up an order with its order number and the email address it was placed with, for "
+            'example: "order 100001, jane@example.com". Or sign in to see all your orders.'
+        )
     try:
         order = lookup_guest_order(request.shop, number, email_match.group(0))
     except OrderLookupThrottled as exc:
         # Said kindly in the chat, like any other answer: how long to wait, or to sign in.
         return exc.message
     if order is None:
-        return _("I couldn't find a guest order with that number and email address. Please check both; an order "
-                 "placed from an account is shown after signing in. Or ask to talk to a human.")
+        return _(
+            "I couldn't find a guest order with that number and email address. Please check both; an order "
+            "placed from an account is shown after signing in. Or ask to talk to a human."
+        )
     return cancel_text(order, cancel_policy) if wants_cancel else order_text(request, order, text)
 
 
@@ -90,13 +96,13 @@ def cancel_text(order: OrderInfo, cancel_policy: str) -> str:
     status = {"number": order.number, "status": order.status or "-"}
     if order.can_cancel:
         lead = _("Order **%(number)s** is %(status)s, so it can still be cancelled.") % status
-        ask = _("A member of our team cancels it for you: say \"talk to a human\" and they will take it from here.")
+        ask = _('A member of our team cancels it for you: say "talk to a human" and they will take it from here.')
     elif order.can_cancel is False:
         lead = _("Order **%(number)s** is %(status)s, so it can no longer be cancelled.") % status
-        ask = _("If you don't want it, you can return it once it arrives; or say \"talk to a human\".")
+        ask = _('If you don\'t want it, you can return it once it arrives; or say "talk to a human".')
     else:
         lead = _("Order **%(number)s** is %(status)s.") % status
-        ask = _("A member of our team can tell you whether it can still be cancelled: say \"talk to a human\".")
+        ask = _('A member of our team can tell you whether it can still be cancelled: say "talk to a human".')
     parts = [lead]
     if cancel_policy:
         parts.append(cancel_policy)

@@ -38,8 +38,30 @@ _CONDITIONAL = re.compile(
 _ASKS_YES_NO = re.compile(r"^\s*(can|could|do|does|is|are|will|may)\b|能不能|可不可以|(可以|能|支持|接受).*吗", re.I)
 _ENOUGH = 0.9
 _GENERIC = frozenset(
-    ["a", "an", "and", "the", "to", "of", "for", "in", "on", "is", "are", "be", "we", "you", "your", "our", "it",
-     "can", "with", "by", "or", "at"]
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "to",
+        "of",
+        "for",
+        "in",
+        "on",
+        "is",
+        "are",
+        "be",
+        "we",
+        "you",
+        "your",
+        "our",
+        "it",
+        "can",
+        "with",
+        "by",
+        "or",
+        "at",
+    ]
 )
 
 
@@ -137,18 +159,24 @@ def _answer(question: str, pool: list[Sentence], lexicon: Lexicon) -> str | None
             chosen.insert(0, earlier)
             break
     # "It is free on orders over £50" needs the sentence before it to say what "it" is.
-    if chosen[0] == best and best > 0 and re.match(r"(it|they|this|these|that)\b", pool[best].text, re.I) and (
-        pool[best - 1].heading == pool[best].heading
+    if (
+        chosen[0] == best
+        and best > 0
+        and re.match(r"(it|they|this|these|that)\b", pool[best].text, re.I)
+        and (pool[best - 1].heading == pool[best].heading)
     ):
         chosen.insert(0, best - 1)
     # The next sentence of the same paragraph, when it speaks to the question too.
     following = best + 1
-    if following < len(pool) and scores[following][0] >= best_score * 0.6 and pool[following].heading == pool[
-        best
-    ].heading:
+    if (
+        following < len(pool)
+        and scores[following][0] >= best_score * 0.6
+        and pool[following].heading == pool[best].heading
+    ):
         chosen.append(following)
-    text = " ".join(_highlight(pool[i].text, asked, lexicon, cjk, wanted) if wanted and i == best else pool[i].text
-                    for i in chosen)
+    text = " ".join(
+        _highlight(pool[i].text, asked, lexicon, cjk, wanted) if wanted and i == best else pool[i].text for i in chosen
+    )
     # "Do you accept PayPal?" is a yes only when the page names what is asked about: the question's
     # rare words (a payment method, a country), not "pay" or "delivery", which every sentence has.
     keys = {w for w in asked if frequency[w] <= 1}
@@ -161,15 +189,13 @@ def _weight(word: str, lexicon: Lexicon) -> float:
     return 2.0 if lexicon.kind(word) == "place" else 1.0
 
 
-def _highlight(sentence: str, asked: set[str], lexicon: Lexicon, cjk: frozenset[str], answers: re.Pattern[str]
-               ) -> str:
+def _highlight(sentence: str, asked: set[str], lexicon: Lexicon, cjk: frozenset[str], answers: re.Pattern[str]) -> str:
     """Bold the clause of a long sentence that answers: "… and **£19.95 to the rest of the world**"."""
     clauses = [c for c in _CLAUSES.split(sentence) if c.strip()]
     if len(clauses) < 2:
         return sentence
     hits = [
-        sum(_weight(w, lexicon) for w in asked & _bag(c, lexicon, cjk)) if answers.search(c) else 0
-        for c in clauses
+        sum(_weight(w, lexicon) for w in asked & _bag(c, lexicon, cjk)) if answers.search(c) else 0 for c in clauses
     ]
     top = max(hits)
     if top == 0 or hits.count(top) > 1:

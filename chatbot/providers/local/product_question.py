@@ -49,8 +49,11 @@ class ProductQuestion:
         q = self.question
         things = [t for t in q.terms if t.kind == "thing"]
         page = self.page_entry()
-        if page is not None and (q.refers or not things) and all(t.concept in page.title | page.category
-                                                                   for t in things):
+        if (
+            page is not None
+            and (q.refers or not things)
+            and all(t.concept in page.title | page.category for t in things)
+        ):
             return page
         previous = self.previous_entries()
         if len(previous) == 1 and not things:
@@ -83,8 +86,13 @@ class ProductQuestion:
         if not terms:
             if q.gift or q.has_budget or q.order:
                 return self.browse()
-            return Answer(_("What are you looking for? You can ask about a product, its price or stock, shipping, "
-                            "returns or an order."), suggestions=starters())
+            return Answer(
+                _(
+                    "What are you looking for? You can ask about a product, its price or stock, shipping, "
+                    "returns or an order."
+                ),
+                suggestions=starters(),
+            )
         if q.gift or q.has_budget:
             # "A present for my dad under £50": words the catalogue has never heard of don't narrow it.
             terms = [t for t in terms if t.kind != "word" or self.catalogue.known(t) or self.catalogue.correct(t)]
@@ -92,8 +100,11 @@ class ProductQuestion:
                 return self.browse()
         match = self.catalogue.search(terms)
         if match.unknown_things:
-            return Answer(_("Sorry, we don't sell %(what)s.") % {"what": products.names(match.unknown_things)}
-                          + " " + _("Ask me about anything else, or browse the catalogue."))
+            return Answer(
+                _("Sorry, we don't sell %(what)s.") % {"what": products.names(match.unknown_things)}
+                + " "
+                + _("Ask me about anything else, or browse the catalogue.")
+            )
         if not match.entries:
             return _nothing_found(products.names(terms))
         entries, terms = match.entries, match.terms
@@ -112,8 +123,12 @@ class ProductQuestion:
     def single(self, entries: list[Entry], terms: list[Term]) -> Entry | None:
         """The product a question names outright ("is the hiking boot waterproof?"), if it names one."""
         q = self.question
-        if q.existence or q.has_constraints or q.people or not (q.yes_no or q.asks_about_product or q.asks_price
-                                                                  or q.asks_stock or q.asks_fact):
+        if (
+            q.existence
+            or q.has_constraints
+            or q.people
+            or not (q.yes_no or q.asks_about_product or q.asks_price or q.asks_stock or q.asks_fact)
+        ):
             return None
         top = entries[0]
         things = [t for t in terms if t.kind in ("thing", "cjk")]
@@ -138,10 +153,15 @@ class ProductQuestion:
         if not product.in_stock and self.question.asks_stock and self.shop.price_text(product):
             text += " " + _("It costs %(price)s.") % {"price": self.shop.price_text(product)}
         if not product.in_stock and _RESTOCK.search(self.text):
-            text += " " + _("I don't have a date for new stock; a member of our team may know: just ask to talk to "
-                            "a human.")
-        answer = Answer(text % {"product": products.link(product), "offer": offer}, [product],
-                        [_("Any cheaper ones?")], products.subject_of([entry], []))
+            text += " " + _(
+                "I don't have a date for new stock; a member of our team may know: just ask to talk to a human."
+            )
+        answer = Answer(
+            text % {"product": products.link(product), "offer": offer},
+            [product],
+            [_("Any cheaper ones?")],
+            products.subject_of([entry], []),
+        )
         return answer
 
     def pair(self) -> tuple[Entry, Entry] | None:
@@ -166,28 +186,36 @@ class ProductQuestion:
         """No kind of product named: gift ideas or anything within a budget, one per category first."""
         return self.constrained(self.catalogue.all(), [], [], spread=True)
 
-    def constrained(self, entries: list[Entry], terms: list[Term], unmet: list[Term], *, spread: bool = False
-                    ) -> Answer:
+    def constrained(
+        self, entries: list[Entry], terms: list[Term], unmet: list[Term], *, spread: bool = False
+    ) -> Answer:
         q = self.question
         named = [t for t in terms if t not in unmet]
         what = products.names([t for t in named if t.kind in ("thing", "cjk", "word")]) or products.names(named)
         notes: list[str] = []
         unmet = [t for t in unmet if t.kind in ("quality", "colour")]
         if unmet:
-            notes.append(_("None of our %(what)s is %(quality)s.") % {
-                "what": products.names([t for t in terms if t.kind == "thing"]) or _("products"),
-                "quality": products.names(unmet),
-            })
+            notes.append(
+                _("None of our %(what)s is %(quality)s.")
+                % {
+                    "what": products.names([t for t in terms if t.kind == "thing"]) or _("products"),
+                    "quality": products.names(unmet),
+                }
+            )
         if q.people:
             fitting, stated = products.fits_people(entries, q.people)
             if not fitting:
                 if stated:
                     best = max(stated, key=lambda e: e.facts["people"])
-                    text = _("Sorry, we don't have a %(what)s for %(count)d people. The largest we have is the "
-                             "%(product)s, for %(most)d (%(offer)s).") % {
+                    text = _(
+                        "Sorry, we don't have a %(what)s for %(count)d people. The largest we have is the "
+                        "%(product)s, for %(most)d (%(offer)s)."
+                    ) % {
                         "what": products.names([t for t in terms if t.kind == "thing"]) or what,
-                        "count": q.people, "product": products.link(best.product),
-                        "most": best.facts["people"], "offer": products.offer(self.shop, best.product),
+                        "count": q.people,
+                        "product": products.link(best.product),
+                        "most": best.facts["people"],
+                        "offer": products.offer(self.shop, best.product),
                     }
                     return Answer(text, [best.product], [], products.subject_of([best], terms))
             else:
@@ -235,7 +263,7 @@ class ProductQuestion:
         return answer
 
     def named_subject(self, entries: list[Entry], terms: list[Term]) -> dict | None:
-        """"Cheaper than the down jacket?": the product named is what cheaper is measured against."""
+        """ "Cheaper than the down jacket?": the product named is what cheaper is measured against."""
         if not (self.question.relative and self.question.terms and entries):
             return None
         top = entries[0]
@@ -277,7 +305,7 @@ class ProductQuestion:
         if not entries:
             if self.question.relative:
                 return Answer(_("That's all we have of those: there is nothing cheaper."))
-            return Answer(_("I couldn't find any products matching \"%(query)s\".") % {"query": what or _("products")})
+            return Answer(_('I couldn\'t find any products matching "%(query)s".') % {"query": what or _("products")})
         ranked, _stated = products.order_by(entries, "price_asc" if high is not None else "price_desc")
         nearest = ranked[0]
         limit = self.shop.format_price(high if high is not None else low, _currency(self))
@@ -286,10 +314,15 @@ class ProductQuestion:
         else:
             text = _("We have no %(what)s over %(limit)s. The most expensive is the %(product)s (%(offer)s).")
         if self.question.relative == "cheaper":
-            text = _("These are the cheapest %(what)s we have; nothing cheaper. The cheapest is the %(product)s "
-                     "(%(offer)s).")
-        text = text % {"what": what or _("products"), "limit": limit, "product": products.link(nearest.product),
-                       "offer": products.offer(self.shop, nearest.product)}
+            text = _(
+                "These are the cheapest %(what)s we have; nothing cheaper. The cheapest is the %(product)s (%(offer)s)."
+            )
+        text = text % {
+            "what": what or _("products"),
+            "limit": limit,
+            "product": products.link(nearest.product),
+            "offer": products.offer(self.shop, nearest.product),
+        }
         return Answer(text, [nearest.product], [], products.subject_of([nearest], terms))
 
 
@@ -304,7 +337,8 @@ def _properties(terms: list[Term], entry: Entry, *, keep_qualities: bool = False
     """The words of a question about one product that are not its name: what is asked about it. On its
     own page, "is this one waterproof?" asks about waterproof even if its name says so."""
     return [
-        t for t in terms
+        t
+        for t in terms
         if (t.concept not in entry.title or keep_qualities and t.kind in ("quality", "colour"))
         and not (t.kind == "cjk" and t.concept in entry.title_text)
     ]
@@ -342,8 +376,14 @@ def _one_per_category(entries: list[Entry]) -> list[Entry]:
 
 
 def _nothing_found(query: str) -> Answer:
-    return Answer(_("I couldn't find any products matching \"%(query)s\". Try other words, browse the catalogue, "
-                    "or ask to talk to a human.") % {"query": query}, suggestions=starters())
+    return Answer(
+        _(
+            'I couldn\'t find any products matching "%(query)s". Try other words, browse the catalogue, '
+            "or ask to talk to a human."
+        )
+        % {"query": query},
+        suggestions=starters(),
+    )
 
 
 def starters() -> list[str]:

@@ -36,7 +36,7 @@ def link(product: ProductInfo) -> str:
 
 
 def offer(shop: ShopAdapter, product: ProductInfo) -> str:
-    """"£135.00, in stock": price as the shop writes it and the cards' stock wording."""
+    """ "£135.00, in stock": price as the shop writes it and the cards' stock wording."""
     price = shop.price_text(product)
     return f"{price}, {product.availability()}" if price else product.availability()
 
@@ -139,7 +139,9 @@ def superlative(shop: ShopAdapter, entries: list[Entry], order: str, terms: list
         return listing(shop, entries, text, terms)
     detail = _measure_detail(best, order)
     text = _("The %(measure)s is the %(product)s (%(offer)s).") % {
-        "measure": _measure_word(order), "product": link(best.product), "offer": offer(shop, best.product)
+        "measure": _measure_word(order),
+        "product": link(best.product),
+        "offer": offer(shop, best.product),
     }
     if detail:
         text += " " + detail
@@ -153,8 +155,12 @@ def superlative(shop: ShopAdapter, entries: list[Entry], order: str, terms: list
 
 def _measure_word(order: str) -> str:
     return {
-        "price_asc": _("cheapest"), "price_desc": _("most expensive"), "warmest": _("warmest"),
-        "lightest": _("lightest"), "heaviest": _("heaviest"), "largest": _("largest"),
+        "price_asc": _("cheapest"),
+        "price_desc": _("most expensive"),
+        "warmest": _("warmest"),
+        "lightest": _("lightest"),
+        "heaviest": _("heaviest"),
+        "largest": _("largest"),
         "longest": _("longest-lasting"),
     }[order]
 
@@ -178,8 +184,9 @@ def _sentence_matching(description: str, pattern: re.Pattern[str]) -> str:
     return next((s for s in facts.sentences(description) if pattern.search(s)), "")
 
 
-def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, question: Question,
-                    properties: list[Term]) -> Answer:
+def property_answer(
+    shop: ShopAdapter, catalogue: Catalogue, entry: Entry, question: Question, properties: list[Term]
+) -> Answer:
     """Yes, no, or what the description says, from the sentence that holds the fact."""
     product = entry.product
     subject = subject_of([entry], [])
@@ -188,8 +195,9 @@ def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, quest
     if question.asks_colour and not properties:
         listed = facts.colours(product.description, catalogue.lexicon)
         if listed:
-            return Answer(_("The %(product)s: %(fact)s") % {"product": link(product), "fact": listed}, [product], [],
-                          subject)
+            return Answer(
+                _("The %(product)s: %(fact)s") % {"product": link(product), "fact": listed}, [product], [], subject
+            )
     if question.asks_weight:
         grams = _fact(entry, "weight", facts.weight_grams)
         sentence = _sentence_matching(product.description, _WEIGHT_WORDS)
@@ -203,16 +211,22 @@ def property_answer(shop: ShopAdapter, catalogue: Catalogue, entry: Entry, quest
             lead = {True: _("Yes."), False: _("No."), None: _("Partly.")}[finding.answer]
             if not question.yes_no and finding.answer is not False:
                 lead = ""
-            text = " ".join(x for x in (lead, _("The %(product)s: %(fact)s") % {
-                "product": link(product), "fact": finding.sentence
-            }) if x)
+            text = " ".join(
+                x
+                for x in (lead, _("The %(product)s: %(fact)s") % {"product": link(product), "fact": finding.sentence})
+                if x
+            )
             return Answer(text, [product], [_("Is it in stock?")], subject)
-        text = _("The description of the %(product)s doesn't say anything about %(what)s. Here is what it says: "
-                 "%(description)s") % {
-            "product": link(product), "what": names(properties), "description": product.description
-        }
-        return Answer(text + "\n\n" + _("A member of our team can check for you: just ask to talk to a human."),
-                      [product], [], subject)
+        text = _(
+            "The description of the %(product)s doesn't say anything about %(what)s. Here is what it says: "
+            "%(description)s"
+        ) % {"product": link(product), "what": names(properties), "description": product.description}
+        return Answer(
+            text + "\n\n" + _("A member of our team can check for you: just ask to talk to a human."),
+            [product],
+            [],
+            subject,
+        )
     return detail(shop, entry)
 
 
@@ -221,7 +235,8 @@ def _size_answer(shop: ShopAdapter, entry: Entry, question: Question, subject: d
     sizes = facts.sizes(product.description)
     if sizes is None:
         text = _("The description of the %(product)s doesn't list sizes: %(description)s") % {
-            "product": link(product), "description": product.description
+            "product": link(product),
+            "description": product.description,
         }
         return Answer(text, [product], [], subject)
     listed = _("The %(product)s come in these sizes: %(fact)s") % {"product": link(product), "fact": sizes.sentence}
@@ -229,11 +244,15 @@ def _size_answer(shop: ShopAdapter, entry: Entry, question: Question, subject: d
         available = sizes.has(question.size)
         if available is True:
             text = _("Yes, the %(product)s come in size %(size)s: %(fact)s") % {
-                "product": link(product), "size": question.size, "fact": sizes.sentence
+                "product": link(product),
+                "size": question.size,
+                "fact": sizes.sentence,
             }
         elif available is False:
             text = _("No, the %(product)s don't come in size %(size)s: %(fact)s") % {
-                "product": link(product), "size": question.size, "fact": sizes.sentence
+                "product": link(product),
+                "size": question.size,
+                "fact": sizes.sentence,
             }
         else:
             text = listed

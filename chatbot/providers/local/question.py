@@ -23,30 +23,42 @@ CANCEL = rx(r"\bcancel(l?ed|l?ing|lation)?\b|取消", re.I)
 ORDER_NUMBER = rx(r"(?<![\w.@£$€¥])#?(\d{5,12})(?![\w@])")
 EMAIL = rx(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 POLICY_TOPICS = [
-    ("privacy", rx(
-        r"\bprivacy\b|\bpersonal (data|information|details)\b|\bgdpr\b|\bcookies?\b|\bmy data\b|"
-        r"\b(chats?|conversations?|messages?)\b.*\b(kept|stored|saved|deleted|retain\w*|keep)\b|"
-        r"\b(keep|store|retain|delete)\b.*\b(chats?|conversations?|data)\b|隐私|个人信息|个人数据|聊天记录",
-        re.I,
-    )),
-    ("returns", rx(
-        r"\breturn(s|ed|ing|able)?\b|\brefund(s|ed|able)?\b|\bexchange\b|\bsend (it |them )?back\b|\bmoney back\b|"
-        r"\bfaulty\b|\bbroken\b|\bdamaged\b|\bwarranty\b|\bguarantee\b|退货|退款|换货|退换|退回|保修|坏了|质量问题|可以退|能退|能不能退|可退|退吗|退不退|怎么退",
-        re.I,
-    )),
-    ("shipping", rx(
-        r"\bship(ping|s|ped)?\b|\bdeliver(y|ies|ed)?\b|\btracking number\b|\bpostage\b|\bcourier\b|"
-        r"\bdispatch(ed)?\b|\bpost\b|"
-        r"\barrive\b|\bnext day\b|\bexpress\b|\binternational\b|\babroad\b|\boverseas\b|\bduties\b|\bcustoms\b|"
-        r"配送|运费|发货|邮费|寄|快递|送到|包邮|国际|海外|关税|多久到",
-        re.I,
-    )),
-    ("payment", rx(
-        r"\bpay(ment|ing|pal)?\b|\bcredit card\b|\bdebit card\b|\bcards?\b|\bklarna\b|\bapple pay\b|"
-        r"\bgoogle pay\b|\bvisa\b|\bmastercard\b|\bamex\b|\bamerican express\b|\bvat\b|\bcurrenc(y|ies)\b|"
-        r"\bgift cards?\b|支付|付款|信用卡|银行卡|支付宝|微信支付|礼品卡|发票|增值税",
-        re.I,
-    )),
+    (
+        "privacy",
+        rx(
+            r"\bprivacy\b|\bpersonal (data|information|details)\b|\bgdpr\b|\bcookies?\b|\bmy data\b|"
+            r"\b(chats?|conversations?|messages?)\b.*\b(kept|stored|saved|deleted|retain\w*|keep)\b|"
+            r"\b(keep|store|retain|delete)\b.*\b(chats?|conversations?|data)\b|隐私|个人信息|个人数据|聊天记录",
+            re.I,
+        ),
+    ),
+    (
+        "returns",
+        rx(
+            r"\breturn(s|ed|ing|able)?\b|\brefund(s|ed|able)?\b|\bexchange\b|\bsend (it |them )?back\b|\bmoney back\b|"
+            r"\bfaulty\b|\bbroken\b|\bdamaged\b|\bwarranty\b|\bguarantee\b|退货|退款|换货|退换|退回|保修|坏了|质量问题|可以退|能退|能不能退|可退|退吗|退不退|怎么退",
+            re.I,
+        ),
+    ),
+    (
+        "shipping",
+        rx(
+            r"\bship(ping|s|ped)?\b|\bdeliver(y|ies|ed)?\b|\btracking number\b|\bpostage\b|\bcourier\b|"
+            r"\bdispatch(ed)?\b|\bpost\b|"
+            r"\barrive\b|\bnext day\b|\bexpress\b|\binternational\b|\babroad\b|\boverseas\b|\bduties\b|\bcustoms\b|"
+            r"配送|运费|发货|邮费|寄|快递|送到|包邮|国际|海外|关税|多久到",
+            re.I,
+        ),
+    ),
+    (
+        "payment",
+        rx(
+            r"\bpay(ment|ing|pal)?\b|\bcredit card\b|\bdebit card\b|\bcards?\b|\bklarna\b|\bapple pay\b|"
+            r"\bgoogle pay\b|\bvisa\b|\bmastercard\b|\bamex\b|\bamerican express\b|\bvat\b|\bcurrenc(y|ies)\b|"
+            r"\bgift cards?\b|支付|付款|信用卡|银行卡|支付宝|微信支付|礼品卡|发票|增值税",
+            re.I,
+        ),
+    ),
 ]
 
 CHEAPEST = rx(r"\bcheapest\b|\blowest[- ]price|\bleast expensive|最便宜|最实惠|价格最低|最低价", re.I)
@@ -69,8 +81,11 @@ _AMOUNT = (
     r"(?:£|\$|€|¥|gbp\s*|rmb\s*)?\s*(\d+(?:\.\d{1,2})?)\s*(?:pounds?|quid|gbp|bucks|dollars?|euros?|镑|英镑|元|块)?"
 )
 UNDER = [
-    rx(r"\b(?:under|below|less than|cheaper than|up to|max(?:imum)?|at most|no more than|within|not over|"
-      r"budget (?:is|of)|for less than)\s*" + _AMOUNT, re.I),
+    rx(
+        r"\b(?:under|below|less than|cheaper than|up to|max(?:imum)?|at most|no more than|within|not over|"
+        r"budget (?:is|of)|for less than)\s*" + _AMOUNT,
+        re.I,
+    ),
     rx(_AMOUNT + r"\s*(?:or less|or under|max|and under|以下|以内|之内|内)", re.I),
     rx(r"(?:不超过|低于|少于|不到|小于|预算)\s*" + _AMOUNT, re.I),
 ]
@@ -79,8 +94,11 @@ OVER = [
     rx(_AMOUNT + r"\s*(?:or more|and up|and over|以上)", re.I),
     rx(r"(?:超过|高于|大于|多于)\s*" + _AMOUNT, re.I),
 ]
-BETWEEN = rx(r"(?:between\s*)?(?:£|\$|€)\s*(\d+)\s*(?:-|–|to|and)\s*(?:£|\$|€)?\s*(\d+)|between\s*(\d+)\s*and\s*(\d+)"
-            r"|(\d+)\s*(?:到|至|-)\s*(\d+)\s*(?:镑|英镑|元|块)", re.I)
+BETWEEN = rx(
+    r"(?:between\s*)?(?:£|\$|€)\s*(\d+)\s*(?:-|–|to|and)\s*(?:£|\$|€)?\s*(\d+)|between\s*(\d+)\s*and\s*(\d+)"
+    r"|(\d+)\s*(?:到|至|-)\s*(\d+)\s*(?:镑|英镑|元|块)",
+    re.I,
+)
 SIZE = rx(
     r"\bsize\s*(?:uk\s*)?(\d+(?:\.5)?)\b|\bsize\s+(xxs|xs|s|m|l|xl|xxl|xxxl)\b|\buk\s*(\d+(?:\.5)?)\b|"
     r"(?<![\d.a-z])(\d+(?:\.5)?|xs|s|m|l|xl|xxl)\s*码|(?<![a-z])(xxs|xs|xl|xxl|xxxl)(?![a-z])",
@@ -117,6 +135,7 @@ FACT = rx(
     re.I,
 )
 GIFT = rx(r"\bgifts?\b|\bpresents?\b|\bstocking fillers?\b|礼物|送礼|礼品", re.I)
+
 
 @dataclass
 class Question:

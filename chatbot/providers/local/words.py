@@ -156,7 +156,10 @@ class Lexicon:
     def phrase_words(self, text: str) -> frozenset[str]:
         """The plain words inside the lexicon's phrases in ``text`` ("coffee" of "coffee maker")."""
         return frozenset(
-            w for term in self.terms(text) if " " in term.surface for w in latin_words(term.surface)
+            w
+            for term in self.terms(text)
+            if " " in term.surface
+            for w in latin_words(term.surface)
             if (w,) not in self.phrases and w not in self.ignore
         )
 
