@@ -7,7 +7,7 @@ WEB_CONCURRENCY ?= 2
 WEB_THREADS ?= 128
 export DJANGO_SETTINGS_MODULE ?= shop_site.settings
 
-.PHONY: install demo serve test lint browser bench clean widget-stream js-test matrix
+.PHONY: install demo serve test lint browser bench clean widget widget-stream js-test matrix
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ demo: install
 	$(BIN)/gunicorn shop_site.wsgi --config python:shop_site.gunicorn --bind 0.0.0.0:$(PORT) \
 		--worker-class gthread --workers $(WEB_CONCURRENCY) --threads $(WEB_THREADS) --access-logfile -
 
+# The chat window (chatbot/static/chatbot/chat.js), bundled from the ES modules in frontend/widget/src/
+# and frontend/shared/ into the one committed file loader.js fetches, so installing the app needs no
+# Node. Rebuild after changing frontend/widget/ or frontend/shared/ (then `widget-stream` too).
+widget:
+	cd frontend/widget && npm ci --no-audit --no-fund && npm test && npm run build
+
 # The stream-mode widget client: the Stream JS SDK bundled into one committed file, so installing the
 # app needs no Node. Rebuild after changing frontend/stream/ or upgrading stream-chat.
 widget-stream:
@@ -42,9 +48,10 @@ lint: install
 	$(BIN)/ruff format --check chatbot shop_site tests bench manage.py noxfile.py
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/mypy
 
-# The stream transport's logic under Node's own test runner (no npm packages needed).
+# The widget's SSE reader and markdown renderer and the stream transport's logic, under Node's own test
+# runner on the source modules (no npm packages needed).
 js-test:
-	node --test frontend/stream/test/
+	node --test frontend/stream/test/ frontend/widget/test/
 
 test: install browser lint js-test
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m pytest $(PYTEST_ARGS)

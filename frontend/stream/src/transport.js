@@ -10,6 +10,8 @@
    which posts the text as the visitor and queues the reply; the reply then grows in the channel through
    message.updated events, and ends with ai_indicator.clear (or AI_STATE_ERROR). */
 
+import { csrfToken, pagePath, wireError } from "../../shared/wire.js";
+
 var ERROR_STATE = "AI_STATE_ERROR";
 // A reply with no news for this long is reported as failed; the worker's own limit is shorter.
 var REPLY_SILENCE_MS = 120000;
@@ -22,20 +24,6 @@ var REFRESH_MIN_MS = 5000;
 var CONNECT_TIMEOUT_MS = 15000;
 // The websocket is closed when the window has stayed closed this long; reopening reconnects.
 var IDLE_DISCONNECT_MS = 5 * 60 * 1000;
-
-function wireError(code, status, message, retryAfter) {
-  var e = new Error(message || code);
-  e.code = code;
-  e.status = status || 0;
-  e.serverMessage = message || "";
-  e.retryAfter = retryAfter || null;
-  return e;
-}
-
-// The storefront page the visitor asks from: the assistant reads "this one" as its product.
-function pagePath() {
-  return typeof location !== "undefined" ? location.pathname + location.search : "";
-}
 
 function abortError() {
   var e = new Error("aborted");
@@ -58,21 +46,14 @@ export function createStreamTransport(config, api, deps) {
   var expiresAt = 0;
   var stats = { tokens: 0, connects: 0, disconnects: 0 };
 
-  function csrfToken() {
-    var name = config.csrfCookie;
-    var cookie = deps.cookie ? deps.cookie() : (typeof document !== "undefined" ? document.cookie : "");
-    if (name && cookie) {
-      var parts = cookie.split(/;\s*/);
-      for (var i = 0; i < parts.length; i++) {
-        if (parts[i].indexOf(name + "=") === 0) return decodeURIComponent(parts[i].slice(name.length + 1));
-      }
-    }
-    return config.csrfToken;
+  // The cookie's current value: another tab may have rotated it since the page was rendered.
+  function cookie() {
+    return deps.cookie ? deps.cookie() : (typeof document !== "undefined" ? document.cookie : "");
   }
 
   function post(url, body) {
     var headers = { Accept: "application/json", "Content-Type": "application/json" };
-    headers[config.csrfHeader || "X-CSRFToken"] = csrfToken();
+    headers[config.csrfHeader || "X-CSRFToken"] = csrfToken(config, cookie());
     return fetchImpl(url, {
       method: "POST",
       credentials: "same-origin",
