@@ -7,10 +7,9 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.module_loading import import_string
 
 from chatbot.conf import chatbot_settings
-from chatbot.exceptions import ChatbotConfigurationError
+from chatbot.loading import load_class
 from chatbot.providers.base import Provider
 
 BUILTIN_PROVIDERS = {
@@ -22,14 +21,7 @@ BUILTIN_PROVIDERS = {
 
 
 def provider_class(name: str) -> type[Provider]:
-    path = BUILTIN_PROVIDERS.get(name, name)
-    try:
-        cls = import_string(path)
-    except ImportError as exc:
-        raise ChatbotConfigurationError(f"Unknown chatbot provider {name!r}: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, Provider)):
-        raise ChatbotConfigurationError(f"{path} is not a chatbot.providers.base.Provider subclass")
-    return cls
+    return load_class(BUILTIN_PROVIDERS.get(name, name), Provider, "chatbot provider")
 
 
 @lru_cache(maxsize=1)
