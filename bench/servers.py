@@ -125,18 +125,10 @@ def process(args: list[str], port: int, env: dict[str, str] | None = None, log: 
             out.close()
 
 
-@contextlib.contextmanager
-def gunicorn(
-    *,
-    workers: int = WORKERS,
-    threads: int = THREADS,
-    log: Path | None = None,
-    environ: dict[str, str] | None = None,
-    **chatbot: Any,
-) -> Iterator[str]:
-    """The production server on a free port; yields its base URL."""
-    port = free_port()
-    args = [
+def production_command(port: int, *, workers: int, threads: int) -> list[str]:
+    """How make demo and the container serve (gunicorn with gthread workers, the task worker beside it),
+    on 127.0.0.1:``port``."""
+    return [
         sys.executable,
         "-m",
         "gunicorn",
@@ -151,11 +143,21 @@ def gunicorn(
         str(workers),
         "--threads",
         str(threads),
-        "--backlog",
-        "2048",
-        "--graceful-timeout",
-        "5",
     ]
+
+
+@contextlib.contextmanager
+def gunicorn(
+    *,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+    log: Path | None = None,
+    environ: dict[str, str] | None = None,
+    **chatbot: Any,
+) -> Iterator[str]:
+    """The production server on a free port; yields its base URL."""
+    port = free_port()
+    args = [*production_command(port, workers=workers, threads=threads), "--backlog", "2048", "--graceful-timeout", "5"]
     with process(args, port, bench_env(environ, **chatbot), log):
         yield f"http://127.0.0.1:{port}"
 

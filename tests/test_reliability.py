@@ -15,7 +15,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 import requests
 from django.db import connection
 
+from bench.servers import production_command
 from chatbot.exceptions import ProviderUnavailable
 from chatbot.models import Message
 from chatbot.providers.base import ChatRequest, Delta, Done, Provider, ProviderEvent
@@ -98,23 +98,7 @@ def production_server(
         "LOG_LEVEL": "WARNING",
         **(env or {}),
     }
-    # As make demo and the container serve: gunicorn runs the task worker beside itself.
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "shop_site.wsgi",
-        "--config",
-        "python:shop_site.gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        "1",
-        "--threads",
-        str(threads),
-    ]
+    args = production_command(port, workers=1, threads=threads)
     with wait_for_server(args, port, server_env, tmp_path / "server.log") as base:
         yield base
 

@@ -35,16 +35,21 @@ def node():
     assert fake.problems == []
 
 
-@pytest.fixture
-def configured(settings, node, queued_tasks):
+def sync_to(settings, node, *, retry_delays: list[int]) -> None:
+    """Switch on syncing and change webhooks to the fake ``node``."""
     settings.CHATBOT = {
         **settings.CHATBOT,
         "NODE_URL": node.url,
         "SHOP_ID": SHOP_ID,
         "SSO_SECRET": SSO_SECRET,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "WEBHOOK_RETRY_DELAYS": [10, 60],
+        "WEBHOOK_RETRY_DELAYS": retry_delays,
     }
+
+
+@pytest.fixture
+def configured(settings, node, queued_tasks):
+    sync_to(settings, node, retry_delays=[10, 60])
     return node
 
 

@@ -25,14 +25,14 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from bench.servers import free_port
+from bench.servers import free_port, production_command
 from chatbot.checks import check_settings, check_task_worker
 from chatbot.models import Conversation, WebhookDelivery
 from chatbot.notifications import send_handoff_email
 from chatbot.sync.webhooks import deliver_webhook
 from tests.conftest import DATABASE_TASKS, run_database_worker
 from tests.test_packaging import wait_healthy
-from tests.test_sync import SHOP_ID, SSO_SECRET, WEBHOOK_SECRET, node  # noqa: F401 - fixture
+from tests.test_sync import SHOP_ID, SSO_SECRET, WEBHOOK_SECRET, node, sync_to  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 DELIVER = "chatbot.sync.webhooks.deliver_webhook"
@@ -42,14 +42,7 @@ DELIVER = "chatbot.sync.webhooks.deliver_webhook"
 def queued_in_database(settings, transactional_db, node):
     """The demo's task backend, with webhooks to the fake chatbot-node switched on."""
     settings.TASKS = DATABASE_TASKS
-    settings.CHATBOT = {
-        **settings.CHATBOT,
-        "NODE_URL": node.url,
-        "SHOP_ID": SHOP_ID,
-        "SSO_SECRET": SSO_SECRET,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "WEBHOOK_RETRY_DELAYS": [600],
-    }
+    sync_to(settings, node, retry_delays=[600])
     return node
 
 
@@ -201,16 +194,7 @@ def test_the_server_runs_a_worker_beside_itself_starts_it_again_and_stops_it_wit
     settings.TASKS = DATABASE_TASKS
     port = free_port()
     log = tmp_path / "server.log"
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "shop_site.wsgi",
-        "--config",
-        "python:shop_site.gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-    ]
+    command = production_command(port, workers=1, threads=4)
     with log.open("w") as out:
         server = subprocess.Popen(command, cwd=ROOT, env=demo_env(), stdout=out, stderr=subprocess.STDOUT)
     try:

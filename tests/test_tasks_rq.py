@@ -16,7 +16,7 @@ import pytest
 from chatbot.models import WebhookDelivery
 from chatbot.sync.webhooks import record_event
 from chatbot.tasks import worker_command
-from tests.test_sync import SHOP_ID, SSO_SECRET, WEBHOOK_SECRET, make_products, node  # noqa: F401 - fixture
+from tests.test_sync import make_products, node, sync_to  # noqa: F401 - fixture
 
 #: Redis database 7 is this suite's own: it is emptied before and after each test.
 REDIS_URL = os.environ.get("CHATBOT_TEST_RQ_URL", "redis://127.0.0.1:6379/7")
@@ -29,14 +29,7 @@ def rq_queue(settings, transactional_db, node):
 
     settings.RQ_QUEUES = {"default": {"URL": REDIS_URL}}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    settings.CHATBOT = {
-        **settings.CHATBOT,
-        "NODE_URL": node.url,
-        "SHOP_ID": SHOP_ID,
-        "SSO_SECRET": SSO_SECRET,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "WEBHOOK_RETRY_DELAYS": [600],
-    }
+    sync_to(settings, node, retry_delays=[600])
     queue = django_rq.get_queue("default", job_class=Job)
     queue.connection.flushdb()
     yield queue
