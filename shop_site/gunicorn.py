@@ -49,17 +49,16 @@ def _start_worker(server: Any) -> None:
 
 def _keep_worker(server: Any) -> None:
     failures = 0
-    while not _stopping.is_set():
-        worker = _worker
-        if worker is None:
-            return
+    while _worker is not None and not _stopping.is_set():
         started = time.monotonic()
-        code = worker.wait()
+        # No exit code: gunicorn's master reaps every child it is told about, ours too, and then
+        # Popen.wait() can only tell that the worker is gone.
+        _worker.wait()
         if _stopping.is_set():
             return
         failures = 1 if time.monotonic() - started > WORKER_STEADY_AFTER else failures + 1
         pause = WORKER_RESTART_PAUSES[min(failures, len(WORKER_RESTART_PAUSES)) - 1]
-        server.log.warning("The task worker ended (exit code %s); starting it again in %s s", code, pause)
+        server.log.warning("The task worker ended; starting it again in %s s", pause)
         if _stopping.wait(pause):
             return
         _start_worker(server)
