@@ -80,7 +80,21 @@ def test_a_guest_leaves_an_email_for_the_reply(chat):
     assert chat.client.get(URL).json()["email"]["value"] == "bo@example.com"
 
 
-@pytest.mark.parametrize("body", [{"email": "not an email"}, {"email": ""}, {"email": 5}, {}, {"mail": "a@b.co"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "not an email"},
+        {"email": ""},
+        {"email": 5},
+        {},
+        {"mail": "a@b.co"},
+        {"email": None},
+        {"email": ["a@b.co"]},
+        {"email": "a" * 300 + "@example.com"},
+        {"email": "a@b.co\nBcc: c@d.co"},
+        {"email": "客服 @例子.中国"},
+    ],
+)
 def test_a_bad_email_is_refused_and_changes_nothing(chat, body):
     conversation = waiting(chat)
     chat.post(URL, {"email": "first@example.com"})
