@@ -1,6 +1,7 @@
 """The provider interface: a provider turns one visitor message into a stream of events.
 
-A provider is a :class:`Provider` whose ``stream(request)`` yields :class:`Delta`,
+A provider is a :class:`Provider` whose ``stream(request)`` (and, for the event loop,
+``astream(request)``) yields :class:`Delta`,
 :class:`Suggestions`, :class:`Products` and finally :class:`Done`; failures are raised as
 :class:`chatbot.exceptions.ProviderError` subclasses. The relay closes the generator when the
 visitor stops or disconnects. A provider that streams from an HTTP service subclasses
@@ -10,7 +11,7 @@ the provider only builds the request and maps the events.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,19 @@ class Provider:
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
         """The reply to ``request``. The caller closes the generator when the visitor stops or leaves."""
         raise NotImplementedError
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        """The reply to ``request`` for the event loop (``POST messages`` under an ASGI server).
+
+        This default steps :meth:`stream` in one worker thread for the whole reply, which suits a
+        provider whose work is the database (the local assistant). A provider that talks to a remote
+        service overrides it to read the service with an asyncio HTTP client, so that no thread waits
+        on the network. The caller closes (or cancels) the iterator when the visitor stops or leaves;
+        the upstream request must end then."""
+        from chatbot.aio import iterate_in_thread
+
+        async for event in iterate_in_thread(lambda: self.stream(request)):
+            yield event
 
     def health(self) -> HealthResult:
         """Whether the provider is configured and answers; used by /health and chatbot_check."""
