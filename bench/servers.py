@@ -125,24 +125,34 @@ def process(args: list[str], port: int, env: dict[str, str] | None = None, log: 
             out.close()
 
 
-def production_command(port: int, *, workers: int, threads: int) -> list[str]:
-    """How make demo and the container serve (gunicorn with gthread workers, the task worker beside it),
-    on 127.0.0.1:``port``."""
+def production_command(port: int, *, workers: int, threads: int, server: str = "asgi") -> list[str]:
+    """How make demo and the container serve, on 127.0.0.1:``port``: gunicorn with uvicorn workers on
+    the ASGI application (``server="asgi"``), or with gthread workers on the WSGI one (``"wsgi"``, the
+    smaller option docs/deploying.md describes; ``threads`` applies to it alone). Both start the task
+    worker beside the server (shop_site/gunicorn.py)."""
+    common = ["--config", "python:shop_site.gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    if server == "wsgi":
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "shop_site.wsgi",
+            *common,
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+        ]
+    if server != "asgi":
+        raise ValueError(f"server must be asgi or wsgi, not {server!r}")
     return [
         sys.executable,
         "-m",
         "gunicorn",
-        "shop_site.wsgi",
-        "--config",
-        "python:shop_site.gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
+        "shop_site.asgi:application",
+        *common,
         "--worker-class",
-        "gthread",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
+        "uvicorn_worker.UvicornWorker",
     ]
 
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import connections
@@ -44,7 +44,7 @@ async def in_thread(work: Callable[[], T]) -> T:
         finally:
             _release_connections()
 
-    return cast(T, await sync_to_async(run, thread_sensitive=False)())
+    return await sync_to_async(run, thread_sensitive=False)()
 
 
 async def iterate_in_thread(make: Callable[[], Iterator[T]], *, ahead: int = AHEAD) -> AsyncIterator[T]:

@@ -36,6 +36,13 @@ def drop_connection() -> None:
         connection.close()
 
 
+def release_connection() -> None:
+    """Give this thread's connection back while a reply streams: holding one per open stream would cap
+    the conversations at the database's connection limit. Inside a transaction (tests) it must stay."""
+    if connection.connection is not None and not connection.in_atomic_block:
+        drop_connection()
+
+
 def once_more_on_a_new_connection(work: Callable[[bool], T]) -> T:
     """``work(False)``; when it loses its connection, ``work(True)`` once more on a new one.
 

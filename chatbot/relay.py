@@ -28,7 +28,12 @@ from django.utils.translation import gettext_lazy as _
 
 from chatbot import replies
 from chatbot.conf import chatbot_settings
-from chatbot.connections import CONNECTION_ERRORS, drop_connection, once_more_on_a_new_connection
+from chatbot.connections import (
+    CONNECTION_ERRORS,
+    drop_connection,
+    once_more_on_a_new_connection,
+    release_connection,
+)
 from chatbot.exceptions import ChatbotError, ProviderError, ServiceUnavailable
 from chatbot.handoff import asks_for_human, bot_answers, handoff_notice, offer_human_when_stuck, request_handoff
 from chatbot.identity import Visitor
@@ -203,13 +208,6 @@ def page_product(shop: ShopAdapter, page: str) -> ProductInfo | None:
         return None
 
 
-def _release_connection() -> None:
-    # A streaming reply can last a minute; holding a database connection for it would cap the number
-    # of conversations at the server's connection limit. Inside a transaction (tests) it must stay.
-    if connection.connection is not None and not connection.in_atomic_block:
-        drop_connection()
-
-
 def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
     """Run the provider for ``turn`` and yield ``(event, data)``; the reply row is always finished,
     and the last event is ``done`` or ``error`` whatever fails underneath."""
@@ -236,11 +234,11 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         provider = get_provider()
         outcome.provider = provider.name
         with stop_watcher.watch(reply.pk) as stopped:
-            _release_connection()
+            release_connection()
             events = cast(Generator[Any, None, None], provider.stream(request))
             try:
                 for event in events:
-                    _release_connection()
+                    release_connection()
                     if stopped.is_set():
                         break
                     if isinstance(event, Delta) and event.text:
@@ -283,7 +281,7 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         # The reply is stored; the rest of this request is writing bytes. A thread that kept its
         # connection (CONN_MAX_AGE) would hold one per finished stream until it served another request:
         # at 200 conversations ending together that ran PostgreSQL out of connections.
-        _release_connection()
+        release_connection()
     if outcome.error is not None:
         with translation.override(turn.ui_language):
             message = outcome.error.message

@@ -1,8 +1,8 @@
 """The demo's default database, SQLite, under simultaneous visitors.
 
-A real SQLite file, migrated by ``manage.py migrate``, behind the production server (gunicorn gthread,
-two worker processes, as ``make demo`` runs it). Every visitor posts at the same moment; each gets
-an answer or a clear 409/429, never a 5xx.
+A real SQLite file, migrated by ``manage.py migrate``, behind the production server (gunicorn with
+uvicorn workers, two processes, as ``make demo`` runs it; and the WSGI option, gthread). Every visitor
+posts at the same moment; each gets an answer or a clear 409/429, never a 5xx.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.servers import production_command
 from tests.conftest import parse_sse
 from tests.test_reliability import WAIT, HttpVisitor, _free_port, wait_for_server
 
@@ -36,8 +37,8 @@ def migrated_sqlite(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture
-def sqlite_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=["asgi", "wsgi"])
+def sqlite_server(request, migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
     database = tmp_path / "db.sqlite3"
     database.write_bytes(migrated_sqlite.read_bytes())
     port = _free_port()
@@ -47,21 +48,9 @@ def sqlite_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
         "DATABASE_URL": f"sqlite:///{database}",
         "CHATBOT_RATE_LIMITS": "off",
         "LOG_LEVEL": "WARNING",
+        "RUN_TASK_WORKER": "0",
     }
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "shop_site.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        "gthread",
-        "--workers",
-        "2",
-        "--threads",
-        str(VISITORS),
-    ]
+    args = production_command(port, workers=2, threads=VISITORS, server=request.param)
     with wait_for_server(args, port, env, tmp_path / "server.log") as base:
         yield base
 

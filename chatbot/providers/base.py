@@ -11,7 +11,7 @@ the provider only builds the request and maps the events.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -121,7 +121,7 @@ class Provider:
         """The reply to ``request``. The caller closes the generator when the visitor stops or leaves."""
         raise NotImplementedError
 
-    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def astream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         """The reply to ``request`` for the event loop (``POST messages`` under an ASGI server).
 
         This default steps :meth:`stream` in one worker thread for the whole reply, which suits a

@@ -13,17 +13,18 @@ import json
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, cast
 
-from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
 
+from chatbot.aio import in_thread
+from chatbot.arelay import arelay_reply
 from chatbot.exceptions import ChatbotError
 from chatbot.relay import Turn
-from chatbot.reply_events import ReplyEvents
+from chatbot.reply_events import ReplyEvents, settle_unstarted
 from chatbot.transports.base import Transport
 
 logger = logging.getLogger(__name__)
@@ -46,50 +47,6 @@ def _encode(events: Iterator[tuple[str, dict[str, Any]]]) -> Generator[bytes, No
         yield sse_event("error", {"code": failure.code, "message": failure.message})
     finally:
         cast(Generator[Any, None, None], events).close()
-
-
-_END: Any = object()
-
-#: Events the relay may run ahead of a slow ASGI client before it waits for the client.
-_ASYNC_AHEAD = 32
-
-
-async def _async_encode(events: Iterator[tuple[str, dict[str, Any]]]) -> AsyncIterator[bytes]:
-    # Under ASGI a synchronous iterator would be buffered whole. The relay runs as one call in the
-    # request's own sync thread (Django gives each request one, so it keeps one thread and one database
-    # connection) and hands each event to the event loop; stepping it with one sync_to_async call per
-    # event cost a thread hop per token, about 1.6 times the CPU per token of the WSGI server.
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    room = threading.BoundedSemaphore(_ASYNC_AHEAD)
-    gone = threading.Event()
-
-    def pump() -> None:
-        chunks = _encode(events)
-        try:
-            for chunk in chunks:
-                room.acquire()
-                loop.call_soon_threadsafe(queue.put_nowait, chunk)
-                if gone.is_set():
-                    break
-        finally:
-            # Closing stops the relay, which stores what was said as a stopped reply.
-            chunks.close()
-
-    relay = asyncio.ensure_future(sync_to_async(pump, thread_sensitive=True)())
-    relay.add_done_callback(lambda _: queue.put_nowait(_END))
-    try:
-        while (chunk := await queue.get()) is not _END:
-            room.release()
-            yield chunk
-        await relay  # its exception, if it failed
-    finally:
-        if not relay.done():
-            # The client went away: the relay stops at its next event and finishes the reply.
-            gone.set()
-            with contextlib.suppress(ValueError):
-                room.release()  # a relay waiting for room must see it is gone
-            await asyncio.shield(relay)
 
 
 def _close(events: Iterator[tuple[str, dict[str, Any]]]) -> None:
@@ -115,50 +72,74 @@ class _Body:
         _close(self.events)
 
 
-def _close_unstarted(events: Iterator[tuple[str, dict[str, Any]]], state: dict[str, bool]) -> None:
-    if state["started"]:
-        return  # the encoder closes the events itself, in the thread that runs them
-
-    # Called when the response is dropped, possibly on the event loop: database work needs a thread. Not a
-    # task: the events are a generator alive in this process only, which no worker could be handed.
-    def run() -> None:
-        try:
-            _close(events)
-        finally:
-            connections.close_all()
-
-    threading.Thread(target=run, name="chatbot-close-unstarted", daemon=True).start()
-
-
 class _AsyncBody:
-    """The encoded events for an ASGI server. Django's ASGI handler drops a response without closing
-    it when the visitor disconnects before it is sent; the events are then closed when it is
-    collected, if nothing ever iterated them."""
+    """The reply for an ASGI server, relayed on the event loop (:func:`chatbot.arelay.arelay_reply`).
 
-    def __init__(self, events: Iterator[tuple[str, dict[str, Any]]]) -> None:
-        self.events = events
+    Django's ASGI handler cancels the response when the visitor disconnects (the relay then stores the
+    reply as stopped), and drops it without closing when the visitor left before it was sent: the
+    reply is then settled when the response is collected, if nothing ever iterated it."""
+
+    def __init__(self, turn: Turn, first: list[tuple[str, dict[str, Any]]], on_close: Callable[[], None] | None):
+        self.turn = turn
+        self.first = first
+        self.on_close = on_close
         self._chunks: AsyncIterator[bytes] | None = None
         self._state = {"started": False}
-        self._finalizer = weakref.finalize(self, _close_unstarted, events, self._state)
+        self._finalizer = weakref.finalize(self, _settle_unstarted, turn, on_close, self._state)
 
     def __aiter__(self) -> _AsyncBody:
-        # The response calls this when it is built; the events start with the first chunk asked for.
+        # The response calls this when it is built; the relay starts with the first chunk asked for.
         return self
 
     async def __anext__(self) -> bytes:
         if self._chunks is None:
             self._state["started"] = True
-            self._chunks = _async_encode(self.events)
+            self._chunks = self._encode()
         return await anext(self._chunks)
 
+    async def _encode(self) -> AsyncGenerator[bytes, None]:
+        try:
+            for name, data in self.first:
+                yield sse_event(name, data)
+            events = arelay_reply(self.turn)
+            async with contextlib.aclosing(events):
+                async for name, data in events:
+                    yield sse_event(name, data)
+        except Exception:
+            logger.exception("A reply's events failed")
+            failure = ChatbotError()
+            yield sse_event("error", {"code": failure.code, "message": failure.message})
+        finally:
+            if self.on_close is not None:
+                await asyncio.shield(in_thread(self.on_close))
+
     def close(self) -> None:
+        # Called by the handler in a worker thread once the response is over (or was never sent).
         self._finalizer.detach()
-        if not self._state["started"]:
-            _close(self.events)
+        _settle_unstarted(self.turn, self.on_close, self._state)
 
 
-def sse_response(request: HttpRequest, events: Iterator[tuple[str, dict[str, Any]]]) -> StreamingHttpResponse:
-    content = _AsyncBody(events) if isinstance(request, ASGIRequest) else _Body(events)
+def _settle_unstarted(turn: Turn, on_close: Callable[[], None] | None, state: dict[str, bool]) -> None:
+    if state["started"] or state.get("settled"):
+        return  # the relay settles its reply, and the body runs on_close, however it ends
+    state["settled"] = True
+
+    def run() -> None:
+        try:
+            if on_close is not None:
+                on_close()
+        finally:
+            try:
+                settle_unstarted(turn)
+            finally:
+                connections.close_all()
+
+    # Possibly called on the event loop (the response collected there): database work needs a thread.
+    # Not a task: the turn lives in this process only.
+    threading.Thread(target=run, name="chatbot-close-unstarted", daemon=True).start()
+
+
+def sse_response(content: Any) -> StreamingHttpResponse:
     response = StreamingHttpResponse(content, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-transform"
     # nginx and similar proxies buffer responses unless told not to.
@@ -175,5 +156,7 @@ class BuiltinTransport(Transport):
         self, request: HttpRequest, turn: Turn, *, on_close: Callable[[], None] | None = None
     ) -> StreamingHttpResponse:
         """The stored question, then the reply as it is written; ``on_close`` runs when the response ends."""
-        events = ReplyEvents(turn, first=[("message", turn.question.as_dict())], on_close=on_close)
-        return sse_response(request, events)
+        first = [("message", turn.question.as_dict())]
+        if isinstance(request, ASGIRequest):
+            return sse_response(_AsyncBody(turn, first, on_close))
+        return sse_response(_Body(ReplyEvents(turn, first=first, on_close=on_close)))
