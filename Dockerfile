@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The demo storefront (shop_site) with the chat app, served by gunicorn (gthread, as `make demo`).
+# The demo storefront (shop_site) with the chat app, served by gunicorn with uvicorn workers (ASGI, as
+# `make demo`).
 #
 #   docker build -t shop-chatbot .
 #   docker run --rm --env-file .env shop-chatbot python manage.py migrate       # release step
@@ -48,7 +49,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=shop_site.settings \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
-    WEB_THREADS=128 \
     DATABASE_URL=sqlite:////app/data/db.sqlite3 \
     SECRET_KEY_FILE=/app/data/secret_key \
     MEDIA_ROOT=/app/data/media \
@@ -80,4 +80,4 @@ EXPOSE 8000
 # task worker it started.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/api/chatbot/health' % os.environ['PORT'], timeout=4)"]
-CMD ["/bin/sh", "-c", "exec gunicorn shop_site.wsgi --config python:shop_site.gunicorn --worker-class gthread --threads \"$WEB_THREADS\" --access-logfile -"]
+CMD ["/bin/sh", "-c", "exec gunicorn shop_site.asgi:application --config python:shop_site.gunicorn --worker-class uvicorn_worker.UvicornWorker --access-logfile -"]

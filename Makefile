@@ -4,7 +4,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 WEB_CONCURRENCY ?= 2
-WEB_THREADS ?= 128
 export DJANGO_SETTINGS_MODULE ?= shop_site.settings
 
 .PHONY: install demo serve test lint browser bench clean widget widget-stream js-test matrix
@@ -23,8 +22,9 @@ demo: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "Storefront on http://127.0.0.1:$(PORT)/  (staff: admin / admin on /admin/)"
 	@# The server starts the task worker (manage.py db_worker) beside itself and stops it with it.
-	$(BIN)/gunicorn shop_site.wsgi --config python:shop_site.gunicorn --bind 0.0.0.0:$(PORT) \
-		--worker-class gthread --workers $(WEB_CONCURRENCY) --threads $(WEB_THREADS) --access-logfile -
+	@# ASGI: replies stream on each worker's event loop (docs/deploying.md has the WSGI option).
+	$(BIN)/gunicorn shop_site.asgi:application --config python:shop_site.gunicorn --bind 0.0.0.0:$(PORT) \
+		--worker-class uvicorn_worker.UvicornWorker --workers $(WEB_CONCURRENCY) --access-logfile -
 
 # The chat window (chatbot/static/chatbot/chat.js), bundled from the ES modules in frontend/widget/src/
 # and frontend/shared/ into the one committed file loader.js fetches, so installing the app needs no

@@ -76,17 +76,18 @@ def test_port_health_check_and_production_server():
     assert "/api/chatbot/health" in health
     assert "os.environ['PORT']" in health
     (cmd,) = instructions(RUNTIME, "CMD")
-    assert cmd.startswith('["/bin/sh", "-c", "exec gunicorn shop_site.wsgi ')
+    assert cmd.startswith('["/bin/sh", "-c", "exec gunicorn shop_site.asgi:application ')
     # The configuration that starts the task worker beside the server (shop_site/gunicorn.py), as make demo.
     assert "--config python:shop_site.gunicorn" in cmd
     # The same server options as `make demo`; gunicorn binds 0.0.0.0:$PORT itself when --bind is absent
     # and reads WEB_CONCURRENCY for its number of workers.
-    assert '--worker-class gthread --threads \\"$WEB_THREADS\\"' in cmd
+    assert "--worker-class uvicorn_worker.UvicornWorker" in cmd
     assert "--bind" not in cmd and "--workers" not in cmd
     makefile = (REPO / "Makefile").read_text()
-    assert "--worker-class gthread" in makefile
+    assert "shop_site.asgi:application" in makefile
+    assert "--worker-class uvicorn_worker.UvicornWorker" in makefile
     assert "--config python:shop_site.gunicorn" in makefile
-    for name in ("WEB_THREADS", "WEB_CONCURRENCY"):
+    for name in ("WEB_CONCURRENCY",):
         assert env[name] == re.search(rf"^{name} \?= (\d+)", makefile, re.M).group(1), name
 
 
