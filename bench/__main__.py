@@ -25,6 +25,7 @@ BENCHES = {
     "local_answers": "bench.local_answers",
     "stream_updates": "bench.stream_updates",
     "stream_cost": "bench.stream_cost",
+    "storefront": "bench.storefront",
 }
 #: Run only when named: they take minutes (one builds whole environments, one compares two
 #: database setups round after round).

@@ -1,5 +1,6 @@
 """Processes a benchmark needs, started on 127.0.0.1 and always stopped: the bench database, the
-production server (gunicorn gthread, options as in the Makefile's demo target) and the paced fake.
+production server (gunicorn with uvicorn workers, options as in the Makefile's demo target, or the
+WSGI option with gthread workers) and the paced fake.
 """
 
 from __future__ import annotations
@@ -161,13 +162,15 @@ def gunicorn(
     *,
     workers: int = WORKERS,
     threads: int = THREADS,
+    server: str = "asgi",
     log: Path | None = None,
     environ: dict[str, str] | None = None,
     **chatbot: Any,
 ) -> Iterator[str]:
     """The production server on a free port; yields its base URL."""
     port = free_port()
-    args = [*production_command(port, workers=workers, threads=threads), "--backlog", "2048", "--graceful-timeout", "5"]
+    command = production_command(port, workers=workers, threads=threads, server=server)
+    args = [*command, "--backlog", "2048", "--graceful-timeout", "5"]
     with process(args, port, bench_env(environ, **chatbot), log):
         yield f"http://127.0.0.1:{port}"
 

@@ -6,7 +6,6 @@ import uuid
 from http.cookies import SimpleCookie
 from typing import Any, Literal, overload
 
-from django.core.handlers.asgi import ASGIRequest
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -32,6 +31,7 @@ from chatbot.api.serializers import (
 from chatbot.api.sessions import save_session
 from chatbot.api.stream_caps import StreamClaim, claim_stream
 from chatbot.api.throttling import IPRateThrottle, VisitorRateThrottle
+from chatbot.asgi import streams_on_loop
 from chatbot.conf import chatbot_settings
 from chatbot.connections import once_more_on_a_new_connection, release_connection
 from chatbot.health import run_checks
@@ -253,7 +253,7 @@ class MessagesView(ChatbotAPIView):
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
-        if response.streaming and isinstance(request._request, ASGIRequest):
+        if response.streaming and streams_on_loop(request._request):
             # The turn is stored and the session saved: the reply streams on the event loop, and this
             # request's connection is not held for its length (the WSGI relay lets go of it itself).
             release_connection()

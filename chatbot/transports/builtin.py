@@ -16,12 +16,12 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, cast
 
-from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
 
 from chatbot.aio import in_thread
 from chatbot.arelay import arelay_reply
+from chatbot.asgi import streams_on_loop
 from chatbot.exceptions import ChatbotError
 from chatbot.relay import Turn
 from chatbot.reply_events import ReplyEvents, settle_unstarted
@@ -157,6 +157,6 @@ class BuiltinTransport(Transport):
     ) -> StreamingHttpResponse:
         """The stored question, then the reply as it is written; ``on_close`` runs when the response ends."""
         first = [("message", turn.question.as_dict())]
-        if isinstance(request, ASGIRequest):
+        if streams_on_loop(request):
             return sse_response(_AsyncBody(turn, first, on_close))
         return sse_response(_Body(ReplyEvents(turn, first=first, on_close=on_close)))

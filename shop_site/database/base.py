@@ -91,10 +91,9 @@ def _gate(settings_dict: dict[str, Any]) -> Gate | None:
     key = (str(settings_dict.get("HOST")), str(settings_dict.get("NAME")))
     with _gates_lock:
         if key not in _gates:
-            # How long a parked connection may wait: IDLE_MAX_AGE, else CONN_MAX_AGE. 0 (no persistent
-            # connections, as in the test settings) parks none, None keeps them while they answer. The
-            # ASGI server closes connections at the end of every request and parks them for IDLE_MAX_AGE.
-            age = settings_dict.get("IDLE_MAX_AGE", settings_dict.get("CONN_MAX_AGE", 0))
+            # CONN_MAX_AGE is also how long a parked connection may wait: 0 (no persistent connections,
+            # as in the test settings) parks none, None keeps them for as long as they answer.
+            age = settings_dict.get("CONN_MAX_AGE", 0)
             _gates[key] = Gate(size, float("inf") if age is None else float(age))
         return _gates[key]
 
