@@ -43,8 +43,9 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-#: Set in the WSGI environ of requests this application serves: a streaming reply may then be an
-#: asynchronous iterator, which the application streams on its event loop.
+#: Set in the WSGI environ of requests this application serves, to the event loop that serves them: a
+#: streaming reply may then be an asynchronous iterator, which the application streams on that loop, and
+#: work that outlives the request (a reply written into Stream) may run there (:func:`request_loop`).
 ON_LOOP = "chatbot.asgi.loop"
 
 _DEFAULT_THREADS = 32
@@ -56,6 +57,13 @@ def streams_on_loop(request: HttpRequest) -> bool:
     from django.core.handlers.asgi import ASGIRequest
 
     return isinstance(request, ASGIRequest) or bool(request.META.get(ON_LOOP))
+
+
+def request_loop(request: HttpRequest) -> asyncio.AbstractEventLoop | None:
+    """The event loop serving ``request`` when :func:`asgi_application` serves it (the view itself runs
+    in a thread: schedule with ``asyncio.run_coroutine_threadsafe``), else None."""
+    loop = request.META.get(ON_LOOP)
+    return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
 
 
 def asgi_application(
@@ -108,8 +116,8 @@ class SiteOnThreads:
         body = await _read_body(receive)
         if body is None:
             return  # the client left before its request was whole
-        environ = _environ(scope, body)
         loop = asyncio.get_running_loop()
+        environ = _environ(scope, body, loop)
         try:
             status, headers, result, content = await loop.run_in_executor(self.executor, self._serve, environ)
         finally:
@@ -200,7 +208,7 @@ async def _read_body(receive: Receive) -> Any:
     return body
 
 
-def _environ(scope: Scope, body: Any) -> dict[str, Any]:
+def _environ(scope: Scope, body: Any, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
     """PEP 3333's environ for an ASGI HTTP scope (strings hold bytes as latin-1, as WSGI requires)."""
     root = scope.get("root_path", "") or ""
     path = scope["path"]
@@ -225,7 +233,7 @@ def _environ(scope: Scope, body: Any) -> dict[str, Any]:
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
-        ON_LOOP: True,
+        ON_LOOP: loop,
     }
     for raw_name, raw_value in scope.get("headers", []):
         if b"_" in raw_name:
