@@ -26,6 +26,7 @@ BENCHES = {
     "stream_updates": "bench.stream_updates",
     "stream_cost": "bench.stream_cost",
     "storefront": "bench.storefront",
+    "turn_cost": "bench.turn_cost",
 }
 #: Run only when named: they take minutes (one builds whole environments, one compares two
 #: database setups round after round).
