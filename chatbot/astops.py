@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -45,11 +46,15 @@ APPLICATION_NAME = "chatbot stop listener"
 #: Seconds a listen connection stays open after the last watched reply of its loop ended, ready for
 #: the next one.
 IDLE_GRACE = 5.0
-#: Seconds allowed to open the listen connection, and for it to answer a ping.
+#: Seconds allowed to open the listen connection.
 CONNECT_TIMEOUT = 5
-#: Seconds of silence on the listen connection after which it is pinged: a connection the network
-#: dropped without a word says nothing until it is used.
-PING_INTERVAL = 30.0
+#: Seconds of silence on the listen connection after which it is probed (:meth:`_LoopWatcher._probe`):
+#: a connection the network dropped without a word says nothing until it is used.
+PROBE_AFTER = 30.0
+#: Seconds a probe may take to be heard.
+PROBE_TIMEOUT = 5.0
+#: How a probe's payload starts: no stop announcement does.
+PROBE = "probe"
 #: Pauses before opening a listen connection again after it was lost: the first, and the longest.
 RECONNECT_PAUSE = 0.5
 RECONNECT_PAUSE_MAX = 15.0
@@ -68,12 +73,15 @@ def announce_stop(pks: list[int]) -> None:
     Call it inside the transaction that marks them: PostgreSQL delivers the notification when that
     transaction commits, so a listener that hears it finds the mark already there.
     """
-    conn = connections[database()]
-    if conn.vendor != "postgresql" or not pks:
+    if connections[database()].vendor != "postgresql" or not pks:
         return
-    with conn.cursor() as cursor:
-        for payload in _payloads(pks):
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+    for payload in _payloads(pks):
+        _announce(payload)
+
+
+def _announce(payload: str) -> None:
+    with connections[database()].cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
 
 
 def _payloads(pks: list[int]) -> Iterator[str]:
@@ -97,6 +105,10 @@ def _parse_payload(payload: str) -> list[int]:
     except ValueError:
         logger.debug("Ignored a notification on %s that names no replies", CHANNEL)
         return []
+
+
+class _Deaf(Exception):
+    """The listen connection did not hear its own probe."""
 
 
 @dataclass(eq=False)
@@ -123,8 +135,11 @@ class AsyncStopWatcher:
     looks.
     """
 
-    def __init__(self, *, idle_grace: float = IDLE_GRACE) -> None:
+    def __init__(self, *, idle_grace: float = IDLE_GRACE, probe_timeout: float = PROBE_TIMEOUT) -> None:
         self.idle_grace = idle_grace
+        self.probe_timeout = probe_timeout
+        #: Its listen connections did not hear what other connections announced: poll instead.
+        self.deaf = False
         self._loops: dict[asyncio.AbstractEventLoop, _LoopWatcher] = {}
         self._lock = threading.Lock()
 
@@ -174,6 +189,7 @@ class _LoopWatcher:
         self.listening = False
         self.changed = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.probes = 0
 
     def add(self, pk: int, on_stop: Callable[[], object]) -> _Watch:
         watch = _Watch(pk, on_stop)
@@ -205,7 +221,8 @@ class _LoopWatcher:
                         logger.exception("Stopping reply %d failed", pk)
 
     async def _run(self) -> None:
-        listener = self.loop.create_task(self._listen(), name="chatbot-stop-listener") if _can_listen() else None
+        listens = _can_listen() and not self.owner.deaf
+        listener = self.loop.create_task(self._listen(), name="chatbot-stop-listener") if listens else None
         try:
             await self._keep()
         except Exception:
@@ -275,7 +292,8 @@ class _LoopWatcher:
 
     async def _listen(self) -> None:
         """Hold a connection listening on :data:`CHANNEL` for as long as the watcher runs, opening it
-        again, with growing pauses, when it is lost."""
+        again, with growing pauses, when it is lost; give up on listening (the keeper polls) for the
+        rest of the process if it cannot hear what other connections announce."""
         import psycopg
 
         pause = RECONNECT_PAUSE
@@ -285,6 +303,7 @@ class _LoopWatcher:
             try:
                 conn = await psycopg.AsyncConnection.connect(**_listen_params(), autocommit=True)
                 await conn.execute(f"LISTEN {CHANNEL}")
+                await self._probe(conn)
                 if failing:
                     logger.info("Stop listener hears stop requests again")
                 failing = False
@@ -292,6 +311,13 @@ class _LoopWatcher:
                 self._set_listening(True)
                 logger.debug("Listening for stop requests on %s", CHANNEL)
                 await self._hear(conn)
+            except _Deaf:
+                self.owner.deaf = True
+                logger.warning(
+                    "The stop listener does not hear what other connections announce (is a pooler in"
+                    " transaction mode between it and PostgreSQL?): this process polls for stop requests"
+                )
+                return
             except Exception as exc:  # lost or refused: the keeper polls meanwhile
                 if not failing:
                     logger.warning(
@@ -310,10 +336,28 @@ class _LoopWatcher:
 
     async def _hear(self, conn: Any) -> None:
         while True:
-            async for notify in conn.notifies(timeout=PING_INTERVAL):
-                self.fire(_parse_payload(notify.payload), "notified")
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                await conn.execute("SELECT 1")
+            async for notify in conn.notifies(timeout=PROBE_AFTER):
+                self._heard(notify.payload)
+            try:
+                await self._probe(conn)
+            except _Deaf:  # it heard before: this one is lost, not deaf
+                raise ConnectionError("the listen connection stopped hearing") from None
+
+    async def _probe(self, conn: Any) -> None:
+        """Announce a probe from another connection, as a stop is announced, and hear it on ``conn``:
+        proves that ``conn`` is alive and hears the others. Raises :class:`_Deaf` if it does not."""
+        self.probes += 1
+        probe = f"{PROBE} {os.getpid()} {id(self)} {self.probes}"
+        await in_thread(partial(_announce, probe))
+        async for notify in conn.notifies(timeout=self.owner.probe_timeout):
+            if notify.payload == probe:
+                return
+            self._heard(notify.payload)
+        raise _Deaf
+
+    def _heard(self, payload: str) -> None:
+        if not payload.startswith(PROBE):  # every listener hears every process's probes
+            self.fire(_parse_payload(payload), "notified")
 
     def _set_listening(self, listening: bool) -> None:
         if listening:

@@ -17,8 +17,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -141,7 +141,7 @@ def test_a_listening_watcher_hears_each_stop_for_its_own_reply_only(conversation
             watcher.watch(second.pk, stopped[second.pk].set),
             watcher.watch(third.pk, stopped[third.pk].set),
         ):
-            await watcher_log.said(LISTENING)
+            await watcher_log.said(CAUGHT_UP)
             await in_thread(lambda: _stop(first.pk))
             await in_thread(lambda: _stop(third.pk))
             await asyncio.wait_for(stopped[third.pk].wait(), WAIT)
@@ -150,7 +150,7 @@ def test_a_listening_watcher_hears_each_stop_for_its_own_reply_only(conversation
             assert not stopped[second.pk].is_set()
 
     asyncio.run(scenario())
-    assert watcher_log.count("asked to stop") == 2
+    assert watcher_log.count("asked to stop (notified)") == 2
 
 
 @contextmanager
@@ -245,6 +245,68 @@ def test_a_listen_connection_the_database_ended_comes_back_and_misses_no_stop(co
     assert watcher_log.count("Stop listener hears stop requests again") == 1
 
 
+@asynccontextmanager
+async def _notifications_dropped() -> AsyncIterator[int]:
+    """A port on which a proxy to PostgreSQL passes everything but the notifications the server sends
+    (NotificationResponse, ``A``): a connection through it listens and hears nothing, as one behind a
+    pooler in transaction mode does. It reads the wire protocol's framing, so TLS must be off."""
+    conf = connection.settings_dict
+    database = (conf["HOST"] or "127.0.0.1", int(conf["PORT"] or 5432))
+
+    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(*database)
+
+        async def upstream() -> None:
+            while data := await client_reader.read(65536):
+                server_writer.write(data)
+                await server_writer.drain()
+            server_writer.close()
+
+        async def downstream() -> None:
+            try:
+                while True:
+                    header = await server_reader.readexactly(5)
+                    body = await server_reader.readexactly(int.from_bytes(header[1:], "big") - 4)
+                    if header[:1] != b"A":
+                        client_writer.write(header + body)
+                        await client_writer.drain()
+            finally:
+                client_writer.close()
+
+        await asyncio.gather(upstream(), downstream(), return_exceptions=True)
+
+    proxy = await asyncio.start_server(relay, "127.0.0.1", 0)
+    try:
+        yield proxy.sockets[0].getsockname()[1]
+    finally:
+        proxy.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listen_connection_that_hears_no_one_gives_way_to_polling(conversation, watcher_log):
+    watcher = AsyncStopWatcher(probe_timeout=0.5)  # it never comes: how long it is waited for does not matter
+    reply = _reply(conversation)
+    conf = connection.settings_dict
+    saved = {"PORT": conf["PORT"], "OPTIONS": conf["OPTIONS"]}
+
+    async def scenario() -> None:
+        async with _notifications_dropped() as port:
+            conf.update(PORT=str(port), OPTIONS={**conf["OPTIONS"], "sslmode": "disable", "gssencmode": "disable"})
+            try:
+                stopped = asyncio.Event()
+                async with watcher.watch(reply.pk, stopped.set):
+                    await watcher_log.said("does not hear what other connections announce")
+                    await in_thread(lambda: _stop(reply.pk))
+                    await asyncio.wait_for(stopped.wait(), WAIT)
+            finally:
+                conf.update(saved)
+
+    asyncio.run(scenario())
+    assert watcher.deaf, "the process polls from now on"
+    assert watcher_log.count(LISTENING) == 0
+    assert watcher_log.count(f"Reply {reply.pk} asked to stop (looked up)") == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_one_listen_connection_per_loop_closed_once_nothing_is_watched(conversation, watcher_log):
     watcher = AsyncStopWatcher(idle_grace=0)
@@ -275,6 +337,7 @@ def test_a_reply_watched_within_the_idle_grace_keeps_the_listen_connection(conve
             listening = await in_thread(_listen_connections)
         stopped = asyncio.Event()
         async with watcher.watch(second.pk, stopped.set):
+            await watcher_log.said(CAUGHT_UP, times=2)  # the second reply's look-up is done
             assert await in_thread(_listen_connections) == listening
             await in_thread(lambda: _stop(second.pk))
             await asyncio.wait_for(stopped.wait(), WAIT)
