@@ -206,6 +206,7 @@ class _LoopWatcher:
             watches.remove(watch)
         if not watches:
             self.watches.pop(watch.pk, None)
+            self.unchecked.discard(watch.pk)
             if not self.watches:
                 self.changed.set()  # the idle grace starts now
 
@@ -256,7 +257,8 @@ class _LoopWatcher:
             if look or beat:
                 check = self._to_look_up() if look else []
                 alive = list(self.watches) if beat else []
-                self.unchecked.difference_update(check)
+                if look:  # what is not looked up now was stopped already
+                    self.unchecked.clear()
                 try:
                     stopped = await in_thread(partial(_look_and_beat, check, alive))
                 except Exception as exc:  # the database is away: again after an interval

@@ -333,7 +333,7 @@ def test_a_reply_watched_within_the_idle_grace_keeps_the_listen_connection(conve
 
     async def scenario() -> None:
         async with watcher.watch(first.pk, lambda: None):
-            await watcher_log.said(LISTENING)
+            await watcher_log.said(CAUGHT_UP)
             listening = await in_thread(_listen_connections)
         stopped = asyncio.Event()
         async with watcher.watch(second.pk, stopped.set):
