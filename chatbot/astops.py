@@ -30,9 +30,9 @@ from typing import Any
 
 from django.db import connections, router
 
+from chatbot import stops
 from chatbot.aio import in_thread
 from chatbot.conf import chatbot_settings
-from chatbot.stops import heartbeat_interval, keep_alive, requested
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +126,10 @@ class AsyncStopWatcher:
 
     ``on_stop()`` is called on the loop, at most once, as soon as a stop for ``message_pk`` is asked
     in any process: at once when it is asked in this one, when the request commits when another
-    server asked it (PostgreSQL), or within ``STOP_POLL_INTERVAL`` when it is polled for. The watched
-    replies are kept alive (their ``updated`` refreshed every :func:`heartbeat_interval`) meanwhile.
+    server asked it (PostgreSQL), or within ``STOP_POLL_INTERVAL`` when it is polled for. A stop asked
+    before the watch began counts too: each newly watched reply is looked up once, within
+    ``STOP_POLL_INTERVAL``. ``on_stop`` must not block; what it raises is logged. The watched replies
+    are kept alive (their ``updated`` refreshed every :func:`chatbot.stops.heartbeat_interval`).
 
     Each running loop has its own watcher task, and on PostgreSQL its own listen connection, opened
     with the first watched reply and closed ``idle_grace`` seconds after the last one ended. Database
@@ -241,7 +243,7 @@ class _LoopWatcher:
         yet), at most once per ``STOP_POLL_INTERVAL``, and keep the replies alive; returns once
         nothing was watched for ``idle_grace`` seconds."""
         next_look = self.loop.time()
-        next_beat = self.loop.time() + heartbeat_interval()
+        next_beat = self.loop.time() + stops.heartbeat_interval()
         failing = False
         while True:
             self.changed.clear()
@@ -277,7 +279,7 @@ class _LoopWatcher:
                     if look:
                         next_look = now + interval
                     if beat:
-                        next_beat = now + heartbeat_interval()
+                        next_beat = now + stops.heartbeat_interval()
                     self.fire(stopped, "looked up")
                     if check and self.listening and not self.unchecked:
                         logger.debug("Every watched reply looked up; the rest of the stop requests are heard")
@@ -376,9 +378,9 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
 
 
 def _look_and_beat(check: list[int], alive: list[int]) -> list[int]:
-    stopped = requested(check) if check else []
+    stopped = stops.requested(check) if check else []
     if alive:
-        keep_alive(alive)
+        stops.keep_alive(alive)
     return stopped
 
 
