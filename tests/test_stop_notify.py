@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -201,7 +202,7 @@ class WatchingProcess:
 @pytest.mark.django_db(transaction=True)
 def test_a_stop_asked_here_stops_a_reply_another_process_streams(conversation):
     reply = _reply(conversation)
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": _database_url()}
+    env = {"DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, "DATABASE_URL": _database_url()}
     with _watching(str(reply.pk), env) as other_server:
         other_server.read_until(LISTENING)
         # Its look-up of what was asked before it listened is done: only a notification can tell it now.
