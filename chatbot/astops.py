@@ -48,8 +48,8 @@ APPLICATION_NAME = "chatbot stop listener"
 IDLE_GRACE = 5.0
 #: Seconds allowed to open the listen connection.
 CONNECT_TIMEOUT = 5
-#: Seconds of silence on the listen connection after which it is probed (:meth:`_LoopWatcher._probe`):
-#: a connection the network dropped without a word says nothing until it is used.
+#: Seconds between two probes of the listen connection (:meth:`_LoopWatcher._probe`): a connection
+#: the network dropped without a word says nothing until it is used.
 PROBE_AFTER = 30.0
 #: Seconds a probe may take to be heard.
 PROBE_TIMEOUT = 5.0
