@@ -361,7 +361,9 @@ class _LoopWatcher:
 
     def _heard(self, payload: str) -> None:
         if not payload.startswith(PROBE):  # every listener hears every process's probes
-            self.fire(_parse_payload(payload), "notified")
+            pks = _parse_payload(payload)
+            logger.debug("Heard stop requests for %d replies", len(pks))
+            self.fire(pks, "notified")
 
     def _set_listening(self, listening: bool) -> None:
         if listening:

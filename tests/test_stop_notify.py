@@ -154,6 +154,25 @@ def test_a_listening_watcher_hears_each_stop_for_its_own_reply_only(conversation
     assert watcher_log.count("asked to stop (notified)") == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_asked_before_the_reply_was_watched_still_stops_it(conversation, watcher_log):
+    watcher = AsyncStopWatcher()
+    streaming, early = _reply(conversation), _reply(conversation)
+
+    async def scenario() -> None:
+        async with watcher.watch(streaming.pk, lambda: None):
+            await watcher_log.said(CAUGHT_UP)
+            # Announced while nobody here watches it: the notification is heard and passed over.
+            await in_thread(lambda: _stop(early.pk))
+            await watcher_log.said("Heard stop requests for 1 replies")
+            stopped = asyncio.Event()
+            async with watcher.watch(early.pk, stopped.set):
+                await asyncio.wait_for(stopped.wait(), WAIT)
+
+    asyncio.run(scenario())
+    assert watcher_log.count(f"Reply {early.pk} asked to stop (looked up)") == 1
+
+
 @contextmanager
 def _watching(target: str, env: dict[str, str]) -> Iterator[WatchingProcess]:
     process = WatchingProcess(target, env)
