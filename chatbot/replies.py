@@ -27,10 +27,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chatbot import stops
+from chatbot import astops, stops
 from chatbot.conf import chatbot_settings
 from chatbot.connections import drop_connection
 from chatbot.models import Message
@@ -99,10 +100,17 @@ def interrupt_abandoned(messages: QuerySet[Message]) -> int:
 
 
 def request_stop(messages: QuerySet[Message]) -> list[int]:
-    """Ask the server streaming any of ``messages`` to stop it; a reply streaming here stops at once."""
-    pks = list(_streaming(messages).values_list("pk", flat=True))
-    Message.objects.filter(pk__in=pks).update(stop_requested=True)
+    """Ask the server streaming any of ``messages`` to stop it; a reply streaming here stops at once.
+
+    The mark and its announcement (``chatbot.astops``) commit together: a server listening hears of
+    the stop only once the mark is there to be found, and a mark is never left unannounced.
+    """
+    with transaction.atomic(using=astops.database()):
+        pks = list(_streaming(messages).values_list("pk", flat=True))
+        Message.objects.filter(pk__in=pks).update(stop_requested=True)
+        astops.announce_stop(pks)
     stops.stop_watcher.stop_here(pks)
+    astops.async_stop_watcher.stop_here(pks)
     return pks
 
 

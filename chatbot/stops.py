@@ -8,6 +8,10 @@ not per reply, and no database connection held while nothing streams.
 The same thread keeps the replies alive in the database: every ``heartbeat_interval()`` it refreshes
 their ``updated`` time, so a reply that streams for minutes is never taken for one a dead process left
 (``chatbot.replies.abandoned_before``).
+
+Replies that stream on an event loop (the ASGI path) are watched by
+``chatbot.astops.async_stop_watcher`` instead, which on PostgreSQL hears stop requests as they commit
+rather than polling for them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,20 @@ HEARTBEAT_POLLS = 40
 def heartbeat_interval() -> float:
     """Seconds between heartbeats: well inside the time after which a silent reply counts as abandoned."""
     return min(HEARTBEAT_POLLS * float(chatbot_settings.STOP_POLL_INTERVAL), replies.abandoned_after() / 3)
+
+
+def requested(pks: list[int]) -> list[int]:
+    """Those of ``pks`` asked to stop."""
+    from chatbot.models import Message
+
+    return list(Message.objects.filter(pk__in=pks, stop_requested=True).values_list("pk", flat=True))
+
+
+def keep_alive(pks: list[int]) -> None:
+    """Refresh the ``updated`` time of those of ``pks`` still streaming, in one UPDATE."""
+    from chatbot.models import Message
+
+    Message.objects.filter(pk__in=pks, status=Message.Status.STREAMING).update(updated=timezone.now())
 
 
 class StopWatcher:
@@ -86,9 +104,9 @@ class StopWatcher:
             if not pks:
                 continue
             try:
-                self.stop_here(self._requested(pks))
+                self.stop_here(requested(pks))
                 if time.monotonic() - last_beat >= heartbeat_interval():
-                    self._heartbeat(pks)
+                    keep_alive(pks)
                     last_beat = time.monotonic()
             except Exception as exc:  # a dropped connection: reconnect on the next round
                 # Said once per outage, not every interval while the database is away.
@@ -100,18 +118,6 @@ class StopWatcher:
                 if failing:
                     logger.info("Stop watcher reads stop requests again")
                 failing = False
-
-    @staticmethod
-    def _requested(pks: list[int]) -> list[int]:
-        from chatbot.models import Message
-
-        return list(Message.objects.filter(pk__in=pks, stop_requested=True).values_list("pk", flat=True))
-
-    @staticmethod
-    def _heartbeat(pks: list[int]) -> None:
-        from chatbot.models import Message
-
-        Message.objects.filter(pk__in=pks, status=Message.Status.STREAMING).update(updated=timezone.now())
 
 
 stop_watcher = StopWatcher()
