@@ -23,6 +23,7 @@ from django.utils import translation
 
 from chatbot import replies
 from chatbot.aio import in_thread
+from chatbot.astops import async_stop_watcher
 from chatbot.connections import CONNECTION_ERRORS, once_more_on_a_new_connection
 from chatbot.exceptions import ChatbotError, ProviderError, ServiceUnavailable
 from chatbot.models import Message
@@ -30,7 +31,6 @@ from chatbot.providers import get_provider
 from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, ProviderEvent, Suggestions
 from chatbot.relay import Turn, _finish_reliably, _Outcome, _staff_done, history_for, page_product
 from chatbot.shop import get_shop
-from chatbot.stops import async_stop_watcher
 
 logger = logging.getLogger(__name__)
 

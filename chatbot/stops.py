@@ -16,7 +16,6 @@ rather than polling for them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -121,34 +120,3 @@ class StopWatcher:
 
 
 stop_watcher = StopWatcher()
-
-
-class _PollingStandIn:
-    """Polls for a stop request of each reply streaming on the loop."""
-
-    @contextlib.asynccontextmanager
-    async def watch(self, message_pk, on_stop):
-        import asyncio
-
-        from chatbot.aio import in_thread
-        from chatbot.models import Message
-
-        async def poll():
-            while True:
-                await asyncio.sleep(chatbot_settings.STOP_POLL_INTERVAL)
-                try:
-                    asked = await in_thread(lambda: Message.objects.filter(pk=message_pk, stop_requested=True).exists())
-                except Exception:  # noqa: S112 - a lost connection: the next round opens a new one
-                    continue
-                if asked:
-                    on_stop()
-                    return
-
-        task = asyncio.ensure_future(poll())
-        try:
-            yield
-        finally:
-            task.cancel()
-
-
-async_stop_watcher = _PollingStandIn()

@@ -10,7 +10,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +50,13 @@ def reply_row(wanted: set[str]) -> Message:
             return reply
         assert time.monotonic() < deadline, f"the reply stayed {reply and reply.status}"
         time.sleep(0.05)
+
+
+def until(condition: Callable[[], bool], failure: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.02)
 
 
 def first_delta(lines: Iterator[bytes]) -> None:
@@ -126,11 +133,13 @@ def test_a_visitor_who_reads_slowly_holds_up_nobody_else(tmp_path: Path) -> None
     # About 2 MB of reply: far more than the socket buffers between the server and a visitor who does
     # not read, so the server's writes to that visitor wait.
     parts = [f"{n:05d}" + "x" * 2000 for n in range(1000)]
-    with served(tmp_path, text_answer(*parts), text_answer("Quick", " one")) as (_, base):
+    with served(tmp_path, text_answer(*parts), text_answer("Quick", " one")) as (fake, base):
         slow = HttpVisitor(base)
         slow.http.get(f"{base}/api/chatbot/messages", timeout=WAIT)  # its session
         sock = _raw_post(base, slow, "tell me everything")
         try:
+            # The fake answers in the order it is asked: the long answer goes to the slow visitor.
+            until(lambda: len(fake.completions) == 1, "the slow visitor's reply was never asked for")
             # While it does not read, another visitor is answered and the health check answers.
             other = HttpVisitor(base)
             assert other.ask("hello")[-1][1]["text"] == "Quick one"
