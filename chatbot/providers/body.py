@@ -1,14 +1,17 @@
-"""Reading a streamed response's body: its bytes as they arrive, and the idle limit of a stream.
+"""Reading a streamed response's body: its bytes as they arrive, and the idle limit of a stream,
+for ``requests`` (:class:`Silence`, :func:`iter_bytes`) and for aiohttp (:class:`AsyncBody`).
 
-Used by :meth:`chatbot.providers.http.HTTPProvider.events`; the bytes go to the SSE reader
+Used by :class:`chatbot.providers.http.HTTPProvider`; the bytes go to the SSE reader
 (:mod:`chatbot.providers.sse`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
+import aiohttp
 import requests
 
 from chatbot.exceptions import ProviderTimeout
@@ -66,3 +69,41 @@ def iter_bytes(response: requests.Response) -> Iterator[bytes]:
         if not data:
             return
         yield data
+
+
+class AsyncBody:
+    """The bytes of an aiohttp response as they arrive, with the same limits as :class:`Silence`:
+    every read may take the read timeout (the session's ``sock_read``), and once :meth:`restart` was
+    called (an event was read) the next event must come within the idle time."""
+
+    def __init__(self, response: aiohttp.ClientResponse, idle: float, read_timeout: float):
+        self.content = response.content
+        self.idle = idle
+        self.read_timeout = read_timeout
+        self.loop = asyncio.get_running_loop()
+        self.deadline: float | None = None
+        #: True while the idle time left, not the read timeout, bounds the read.
+        self.idle_bound = False
+
+    def restart(self) -> None:
+        if self.idle:
+            self.deadline = self.loop.time() + self.idle
+
+    async def read(self) -> bytes:
+        """The next bytes of the body; b"" at its end."""
+        if self.deadline is None:
+            return await self.content.readany()
+        left = self.deadline - self.loop.time()
+        if left <= 0:
+            self.idle_bound = True
+            raise TimeoutError("idle")
+        self.idle_bound = left < self.read_timeout
+        if not self.idle_bound:
+            return await self.content.readany()
+        async with asyncio.timeout(left):
+            return await self.content.readany()
+
+    def timeout_error(self) -> ProviderTimeout:
+        if self.deadline is not None and (self.idle_bound or self.loop.time() >= self.deadline):
+            return ProviderTimeout(f"the stream started, then sent nothing for {self.idle:g} s")
+        return ProviderTimeout("the stream stalled")
