@@ -544,6 +544,7 @@ class HTTPProvider(Provider, Generic[ReplyT]):
             if not reply.finished:
                 raise ProviderUnavailable(f"{self.name}: the stream closed before the answer was complete")
         finally:
+            body.close()
             kept = False
             try:
                 kept = ended and await self._keep_connection(response)
