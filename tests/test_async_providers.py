@@ -5,6 +5,7 @@ an upstream request that ends when the visitor stops."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from contextlib import aclosing
 
 import pytest
@@ -349,3 +350,29 @@ def test_a_session_per_event_loop(llm, openai):
     assert acollect(openai, chat_request("Hi")).text == "Hello there"
     openai.close()
     assert llm.connections == 2
+
+
+def test_a_provider_that_sends_its_own_request_streams_from_a_worker_thread(settings, tmp_path, monkeypatch):
+    # The documented example overrides open_stream (requests), not stream_request: astream still
+    # answers, through the blocking path in a worker thread, over one kept-alive connection.
+    from tests.fakes.acme import FakeAcme
+    from tests.test_provider_from_docs import MODULE, documented_provider_source
+
+    (tmp_path / "myshop").mkdir()
+    (tmp_path / "myshop" / "__init__.py").write_text("")
+    (tmp_path / MODULE).write_text(documented_provider_source())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with FakeAcme(key="acme-key") as acme:
+        settings.CHATBOT = {
+            **settings.CHATBOT,
+            "PROVIDER": "myshop.chat_provider.AcmeProvider",
+            "ACME_URL": acme.url,
+            "ACME_KEY": "acme-key",
+        }
+        provider = get_provider()
+        assert not provider.streams_natively
+        first, second = chat_request("Hi"), chat_request("Hi")
+        assert acollect(provider, first).events == collect(provider, second).events
+        assert acme.connections == 1
+    for name in [n for n in sys.modules if n == "myshop" or n.startswith("myshop.")]:
+        del sys.modules[name]

@@ -552,7 +552,10 @@ class HTTPProvider(Provider, Generic[ReplyT]):
                 if not kept:
                     response.close()
             if not reply.finished:
-                await self.aabandoned(reply)
+                try:
+                    await self.aabandoned(reply)
+                except Exception as exc:  # the reply's own outcome (an error, a stop) is what counts
+                    logger.warning("%s: telling the service to stop failed: %s", self.name, type(exc).__name__)
 
     async def _keep_connection(self, response: aiohttp.ClientResponse) -> bool:
         # What :meth:`close_stream` does for requests: the end of the body is read, so the connection
