@@ -1,14 +1,17 @@
-"""Reading a streamed response's body: its bytes as they arrive, and the idle limit of a stream.
+"""Reading a streamed response's body: its bytes as they arrive, and the idle limit of a stream,
+for ``requests`` (:class:`Silence`, :func:`iter_bytes`) and for aiohttp (:class:`AsyncBody`).
 
-Used by :meth:`chatbot.providers.http.HTTPProvider.events`; the bytes go to the SSE reader
+Used by :class:`chatbot.providers.http.HTTPProvider`; the bytes go to the SSE reader
 (:mod:`chatbot.providers.sse`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
+import aiohttp
 import requests
 
 from chatbot.exceptions import ProviderTimeout
@@ -66,3 +69,62 @@ def iter_bytes(response: requests.Response) -> Iterator[bytes]:
         if not data:
             return
         yield data
+
+
+class AsyncBody:
+    """The bytes of an aiohttp response as they arrive, with the same limits as :class:`Silence`:
+    every read may take the read timeout (the session's ``sock_read``), and once :meth:`restart` was
+    called (an event was read) the next event must come within the idle time.
+
+    The idle limit is one timer per stream, not one per read: :meth:`restart` only moves the
+    deadline, and the timer, when it fires early, sets itself again for the new one. When it fires
+    while a read waits, the body fails with a TimeoutError, which ends that read."""
+
+    def __init__(self, response: aiohttp.ClientResponse, idle: float, read_timeout: float):
+        self.content = response.content
+        self.idle = idle
+        self.read_timeout = read_timeout
+        self.loop = asyncio.get_running_loop()
+        self.deadline: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.reading = False
+        #: True once the idle limit, not the read timeout, ended the stream.
+        self.idle_expired = False
+
+    def restart(self) -> None:
+        if self.idle:
+            self.deadline = self.loop.time() + self.idle
+            if self.timer is None:
+                self.timer = self.loop.call_at(self.deadline, self._expire)
+
+    def _expire(self) -> None:
+        self.timer = None
+        if self.deadline is None:
+            return
+        if self.loop.time() < self.deadline:
+            self.timer = self.loop.call_at(self.deadline, self._expire)
+        elif self.reading:
+            self.idle_expired = True
+            self.content.set_exception(TimeoutError("idle"))
+        # Not reading: the consumer holds the event, which does not count; the next read decides.
+
+    async def read(self) -> bytes:
+        """The next bytes of the body; b"" at its end."""
+        if self.deadline is not None and self.loop.time() >= self.deadline:
+            self.idle_expired = True
+            raise TimeoutError("idle")
+        self.reading = True
+        try:
+            return await self.content.readany()
+        finally:
+            self.reading = False
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def timeout_error(self) -> ProviderTimeout:
+        if self.deadline is not None and (self.idle_expired or self.loop.time() >= self.deadline):
+            return ProviderTimeout(f"the stream started, then sent nothing for {self.idle:g} s")
+        return ProviderTimeout("the stream stalled")

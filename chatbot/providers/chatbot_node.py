@@ -13,21 +13,22 @@ with travels in every request: without it Coze refuses and chatbot-node never en
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jwt
-import requests
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.crypto import salted_hmac
 
 from chatbot.exceptions import ProviderBadResponse, ProviderError
 from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, ProviderEvent, with_page_note
-from chatbot.providers.http import HTTPProvider, UpstreamReply, public_url, set_or_missing
+from chatbot.providers.http import HTTPProvider, UpstreamReply, UpstreamRequest, public_url, set_or_missing
 from chatbot.providers.sse import SSEEvent
 
 if TYPE_CHECKING:
@@ -140,6 +141,29 @@ class ChatbotNodeProvider(HTTPProvider[NodeReply]):
         return {"Authorization": f"Bearer {token}", "Accept": "text/event-stream, application/json"}
 
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
+        body = self._body(request)
+        try:
+            yield from self._ask(body, request)
+        except ConversationGone:
+            # Deleted in chatbot-node's admin, or its database was replaced: start a new one there.
+            request.state.pop("conversationId", None)
+            body.pop("conversationId", None)
+            yield from self._ask(body, request)
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        body = self._body(request)
+        try:
+            async with aclosing(self._aask(body, request)) as events:
+                async for event in events:
+                    yield event
+        except ConversationGone:
+            request.state.pop("conversationId", None)
+            body.pop("conversationId", None)
+            async with aclosing(self._aask(body, request)) as events:
+                async for event in events:
+                    yield event
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
         bot_id = node_bot_id(self.options)
         if not bot_id:
             # chatbot-node would announce a reply and never send it.
@@ -158,13 +182,7 @@ class ChatbotNodeProvider(HTTPProvider[NodeReply]):
         }
         if request.state.get("conversationId"):
             body["conversationId"] = request.state["conversationId"]
-        try:
-            yield from self._ask(body, request)
-        except ConversationGone:
-            # Deleted in chatbot-node's admin, or its database was replaced: start a new one there.
-            request.state.pop("conversationId", None)
-            body.pop("conversationId", None)
-            yield from self._ask(body, request)
+        return body
 
     def _ask(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
         if not self._stream_missing:
@@ -175,15 +193,26 @@ class ChatbotNodeProvider(HTTPProvider[NodeReply]):
                 self._stream_missing = True
         yield from self._whole_reply(body, request)
 
-    def open_stream(self, reply: NodeReply) -> requests.Response:
-        response = self.send(
-            "POST", self.base_url + STREAM_PATH, json=reply.body, headers=self._headers(), stream=True, check=False
-        )
-        if response.status_code in (404, 405):
-            response.close()
+    async def _aask(self, body: dict[str, Any], request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        if not self._stream_missing:
+            try:
+                async with aclosing(self.aanswer(NodeReply(request, body=body))) as events:
+                    async for event in events:
+                        yield event
+                return
+            except StreamMissing:
+                self._stream_missing = True
+        async with aclosing(self._awhole_reply(body, request)) as events:
+            async for event in events:
+                yield event
+
+    def stream_request(self, reply: NodeReply) -> UpstreamRequest:
+        return UpstreamRequest("POST", self.base_url + STREAM_PATH, headers=self._headers(), json=reply.body)
+
+    def stream_refused(self, reply: NodeReply, status: int, detail: str) -> bool:
+        if status in (404, 405):
             raise StreamMissing(STREAM_PATH)
-        self.raise_for_status(response)
-        return response
+        return False
 
     def map_event(self, event: SSEEvent, reply: NodeReply) -> Iterator[ProviderEvent]:
         data = self.parse_json(event.data)
@@ -209,14 +238,31 @@ class ChatbotNodeProvider(HTTPProvider[NodeReply]):
             raise ProviderError(f"chatbot-node: {_error_text(data)}")
         # "started" only carries the conversation id, read above.
 
+    def _chat_call(self, body: dict[str, Any]) -> UpstreamRequest:
+        return UpstreamRequest("POST", self.base_url + CHAT_PATH, headers=self._headers(), json=body)
+
     def _whole_reply(self, body: dict[str, Any], request: ChatRequest) -> Iterator[ProviderEvent]:
-        response = self.send("POST", self.base_url + CHAT_PATH, json=body, headers=self._headers(), check=False)
+        response = self.send_request(self._chat_call(body), check=False)
         gone = response.status_code == 404 and "conversationId" in body
         if gone and self.error_detail(response) == CONVERSATION_GONE:
             response.close()
             raise ConversationGone(CONVERSATION_GONE)
         self.raise_for_status(response)
-        data = self.read_json(response)
+        yield from self._whole_reply_events(self.read_json(response), request)
+
+    async def _awhole_reply(self, body: dict[str, Any], request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        answer = await self.afetch(self._chat_call(body), check=False)
+        if not 200 <= answer.status < 300:
+            detail = self.error_text(answer.body)
+            if answer.status == 404 and "conversationId" in body and detail == CONVERSATION_GONE:
+                raise ConversationGone(CONVERSATION_GONE)
+            raise self.status_error(answer.status, answer.path, detail, answer.retry_after)
+        for event in self._whole_reply_events(self.answer_json(answer), request):
+            yield event
+
+    @staticmethod
+    def _whole_reply_events(data: Any, request: ChatRequest) -> Iterator[ProviderEvent]:
+        """A whole answer of the JSON endpoint, streamed in word-sized pieces like a live one."""
         if not isinstance(data, dict) or not isinstance(data.get("response"), str):
             raise ProviderBadResponse("chatbot-node's chat answer has no response text")
         if data.get("conversationId"):
@@ -225,11 +271,11 @@ class ChatbotNodeProvider(HTTPProvider[NodeReply]):
             yield Delta(piece)
         yield Done()
 
-    def error_detail(self, response: Any) -> str:
+    def error_text(self, body: bytes) -> str:
         try:
-            data = response.json()
+            data = json.loads(body)
         except ValueError:
-            return super().error_detail(response)
+            return super().error_text(body)
         return _error_text(data) if isinstance(data, dict) else ""
 
     def check_health(self) -> HealthResult:

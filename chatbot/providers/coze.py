@@ -8,17 +8,21 @@ kept in the conversation's provider state and sent as the ``conversation_id`` *q
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.crypto import salted_hmac
 
+from chatbot.aio import in_thread
 from chatbot.exceptions import (
     ProviderAuthError,
     ProviderBadResponse,
@@ -34,7 +38,7 @@ from chatbot.providers.base import (
     with_page_note,
 )
 from chatbot.providers.coze_auth import CozeAuth
-from chatbot.providers.http import HTTPProvider, UpstreamReply, public_url, set_or_missing
+from chatbot.providers.http import HTTPProvider, UpstreamReply, UpstreamRequest, public_url, set_or_missing
 from chatbot.providers.sse import SSEEvent
 
 logger = logging.getLogger(__name__)
@@ -94,7 +98,7 @@ class CozeProvider(HTTPProvider[CozeChat]):
         started = False
         for attempt in (1, 2):
             token = self.auth.token()
-            attempt_events = self.answer(CozeChat(request, token=token))
+            attempt_events = self._chat(CozeChat(request, token=token))
             try:
                 for event in attempt_events:
                     started = True
@@ -110,8 +114,38 @@ class CozeProvider(HTTPProvider[CozeChat]):
                 # Closes the upstream response now, not whenever the garbage collector gets to it.
                 attempt_events.close()
 
-    def open_stream(self, reply: CozeChat) -> requests.Response:
-        reply.conversation_id = self._conversation_id(reply.request, reply.token)
+    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        started = False
+        for attempt in (1, 2):
+            # Fetching a JWT-app token is a blocking call (and waits for another reply fetching one).
+            token = self.auth.at_hand()
+            if token is None:
+                token = await in_thread(self.auth.token)
+            try:
+                async with aclosing(self._achat(CozeChat(request, token=token))) as attempt_events:
+                    async for event in attempt_events:
+                        started = True
+                        yield event
+                return
+            except ProviderAuthError:
+                if started or attempt == 2 or not self.auth.refreshable:
+                    raise
+                logger.info("coze: authentication failed, fetching a new access token")
+                await in_thread(partial(self.auth.invalidate, token))
+
+    def _chat(self, chat: CozeChat) -> Generator[ProviderEvent, None, None]:
+        chat.conversation_id = self._conversation_id(chat.request, chat.token)
+        yield from self.answer(chat)
+
+    async def _achat(self, chat: CozeChat) -> AsyncGenerator[ProviderEvent, None]:
+        chat.conversation_id = self._known_conversation(chat.request) or self._remember_conversation(
+            chat.request, self.answer_json(await self.afetch(self._conversation_call(chat.token)))
+        )
+        async with aclosing(self.aanswer(chat)) as events:
+            async for event in events:
+                yield event
+
+    def stream_request(self, reply: CozeChat) -> UpstreamRequest:
         body = {
             "bot_id": str(self.options.COZE_BOT_ID),
             "user_id": self.user_id(reply.request),
@@ -121,13 +155,12 @@ class CozeProvider(HTTPProvider[CozeChat]):
                 {"role": "user", "type": "question", "content": with_page_note(reply.request), "content_type": "text"}
             ],
         }
-        return self.send(
+        return UpstreamRequest(
             "POST",
             self.api_url("/v3/chat"),
-            params={"conversation_id": reply.conversation_id},
-            json=body,
             headers={**self._headers(reply.token), "Accept": "text/event-stream"},
-            stream=True,
+            json=body,
+            params={"conversation_id": reply.conversation_id},
         )
 
     def is_end(self, event: SSEEvent) -> bool:
@@ -168,41 +201,60 @@ class CozeProvider(HTTPProvider[CozeChat]):
     def abandoned(self, reply: CozeChat) -> None:
         # The visitor stopped or the stream broke: cancel, or the next message gets 4016.
         if reply.chat_id:
-            self._cancel(reply.conversation_id, reply.chat_id, reply.token)
+            try:
+                self.send_request(self._cancel_call(reply), timeout=CANCEL_TIMEOUT, check=False).close()
+            except ProviderError as exc:
+                logger.info("coze: could not cancel an abandoned chat: %s", exc.code)
 
-    def _conversation_id(self, request: ChatRequest, token: str) -> str:
-        bot_id = str(self.options.COZE_BOT_ID)
+    async def aabandoned(self, reply: CozeChat) -> None:
+        if reply.chat_id:
+            try:
+                async with asyncio.timeout(sum(CANCEL_TIMEOUT)):
+                    await self.afetch(self._cancel_call(reply), check=False, timeout=CANCEL_TIMEOUT)
+            except ProviderError as exc:
+                logger.info("coze: could not cancel an abandoned chat: %s", exc.code)
+            except TimeoutError:
+                logger.info("coze: could not cancel an abandoned chat: timeout")
+
+    def _cancel_call(self, reply: CozeChat) -> UpstreamRequest:
+        return UpstreamRequest(
+            "POST",
+            self.api_url("/v3/chat/cancel"),
+            headers=self._headers(reply.token),
+            json={"conversation_id": reply.conversation_id, "chat_id": reply.chat_id},
+        )
+
+    def _known_conversation(self, request: ChatRequest) -> str | None:
+        """The Coze conversation this visitor conversation continues, when there is one for this bot."""
         state = request.state
-        if state.get("conversation_id") and state.get("bot_id") == bot_id:
+        if state.get("conversation_id") and state.get("bot_id") == str(self.options.COZE_BOT_ID):
             return str(state["conversation_id"])
-        response = self.send(
+        return None
+
+    def _conversation_call(self, token: str) -> UpstreamRequest:
+        return UpstreamRequest(
             "POST",
             self.api_url("/v1/conversation/create"),
-            json={"bot_id": bot_id, "meta_data": {"source": "django-shop-chatbot"}},
             headers=self._headers(token),
+            json={"bot_id": str(self.options.COZE_BOT_ID), "meta_data": {"source": "django-shop-chatbot"}},
         )
-        data = self._envelope(self.read_json(response), "conversation/create")
+
+    def _remember_conversation(self, request: ChatRequest, answer: Any) -> str:
+        data = self._envelope(answer, "conversation/create")
         conversation_id = data.get("id") if isinstance(data, dict) else None
         if not conversation_id:
             raise ProviderBadResponse("Coze created a conversation without an id")
         # Kept with the bot id: a conversation of another bot cannot be continued.
-        state["conversation_id"] = str(conversation_id)
-        state["bot_id"] = bot_id
+        request.state["conversation_id"] = str(conversation_id)
+        request.state["bot_id"] = str(self.options.COZE_BOT_ID)
         return str(conversation_id)
 
-    def _cancel(self, conversation_id: str, chat_id: str, token: str) -> None:
-        try:
-            response = self.send(
-                "POST",
-                self.api_url("/v3/chat/cancel"),
-                json={"conversation_id": conversation_id, "chat_id": chat_id},
-                headers=self._headers(token),
-                timeout=CANCEL_TIMEOUT,
-                check=False,
-            )
-            response.close()
-        except ProviderError as exc:
-            logger.info("coze: could not cancel an abandoned chat: %s", exc.code)
+    def _conversation_id(self, request: ChatRequest, token: str) -> str:
+        known = self._known_conversation(request)
+        if known:
+            return known
+        response = self.send_request(self._conversation_call(token))
+        return self._remember_conversation(request, self.read_json(response))
 
     @staticmethod
     def _envelope(data: Any, where: str) -> Any:
@@ -212,11 +264,11 @@ class CozeProvider(HTTPProvider[CozeChat]):
             raise coze_error(data.get("code"), data.get("msg"), where)
         return data.get("data")
 
-    def error_detail(self, response: Any) -> str:
+    def error_text(self, body: bytes) -> str:
         try:
-            data = response.json()
+            data = json.loads(body)
         except ValueError:
-            return super().error_detail(response)
+            return super().error_text(body)
         if not isinstance(data, dict):
             return ""
         if "error_code" in data or "error_message" in data:

@@ -92,6 +92,21 @@ class CozeAuth:
                 self._token, self._expires_at = self._fetch()
             return self._token
 
+    def at_hand(self) -> str | None:
+        """The token when :meth:`token` would not call Coze for it (a personal access token, or a
+        cached one not near its expiry); None when it would, or while another caller is fetching one.
+        Never waits, so the event loop may ask."""
+        if not self.uses_jwt_app:
+            return self.token()
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._token is not None and time.time() < self._expires_at - SAFETY_MARGIN:
+                return self._token
+            return None
+        finally:
+            self._lock.release()
+
     def invalidate(self, token: str | None = None) -> None:
         """Forget the cached token (only if it is still ``token``, when given)."""
         with self._lock:

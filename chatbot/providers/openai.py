@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.core.checks import CheckMessage, Error, Warning
 
+from chatbot.aio import in_thread
 from chatbot.exceptions import (
     ProviderAuthError,
     ProviderBadResponse,
@@ -25,7 +27,7 @@ from chatbot.exceptions import (
     ProviderUnavailable,
 )
 from chatbot.providers.base import ChatRequest, Delta, Done, HealthResult, Products, ProviderEvent, page_note
-from chatbot.providers.http import HTTPProvider, UpstreamReply, public_url, set_or_missing
+from chatbot.providers.http import HTTPProvider, UpstreamReply, UpstreamRequest, public_url, set_or_missing
 from chatbot.providers.shop_tools import TOOL_SPECS, ShopTools
 from chatbot.providers.sse import SSEEvent
 
@@ -51,6 +53,8 @@ class Completion(UpstreamReply):
 
     messages: list[dict[str, Any]] = field(default_factory=list)
     offer_tools: bool = False
+    #: Which round of tool calls this is, from 0.
+    number: int = 0
     #: The last round: tools stay declared but the model may not call them.
     last: bool = False
     #: Tool calls by index, assembled from their streamed fragments.
@@ -96,71 +100,108 @@ class OpenAIProvider(HTTPProvider[Completion]):
 
     # -- the chat -------------------------------------------------------------------------------
 
+    # The blocking and the asyncio chat share every step but the waiting: a completion is streamed,
+    # its tool calls run against the shop, and ``_next_round`` asks again with their results.
+
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
-        messages = self.messages(request)
         tools = ShopTools(request)
-        max_rounds = max(0, int(self.options.OPENAI_MAX_TOOL_ROUNDS))
+        completion: Completion | None = self._round(request, self.messages(request), 0)
         usage = None
-        for round_number in range(max_rounds + 1):
-            # On the last round tools stay declared (earlier messages refer to them) but are off.
-            completion = Completion(
-                request,
-                messages=messages,
-                offer_tools=not self._tools_refused and max_rounds > 0,
-                last=round_number == max_rounds,
-            )
+        while completion is not None:
             yield from self.read_stream(self.open_stream(completion), completion)
             usage = completion.usage or usage
-            if not completion.calls or not completion.offer_tools:
-                break
-            if completion.last:
-                raise ProviderBadResponse(f"the model still wanted tools after {max_rounds} rounds")
-            ordered = [completion.calls[i] for i in sorted(completion.calls)]
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": None,
-                    "tool_calls": [
-                        {
-                            "id": call["id"],
-                            "type": "function",
-                            "function": {"name": call["name"], "arguments": call["arguments"] or "{}"},
-                        }
-                        for call in ordered
-                    ],
-                }
-            )
-            for call in ordered:
-                result = tools.call(call["name"], call["arguments"])
-                messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+            results = self._run_tools(tools, self._tool_calls(completion))
+            completion = self._next_round(completion, results)
         cards = tools.cards()
         if cards:
             yield Products(cards)
         yield Done(usage=usage)
 
-    def open_stream(self, reply: Completion) -> requests.Response:
+    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        # The shop tools read the database: they run in a worker thread, never on the loop.
+        tools = ShopTools(request)
+        messages = await in_thread(lambda: self.messages(request))
+        completion: Completion | None = self._round(request, messages, 0)
+        usage = None
+        while completion is not None:
+            response = await self.aopen_stream(completion)
+            async with aclosing(self.aread_stream(response, completion)) as events:
+                async for event in events:
+                    yield event
+            usage = completion.usage or usage
+            results = await in_thread(partial(self._run_tools, tools, self._tool_calls(completion)))
+            completion = self._next_round(completion, results)
+        cards = await in_thread(tools.cards)
+        if cards:
+            yield Products(cards)
+        yield Done(usage=usage)
+
+    @property
+    def max_rounds(self) -> int:
+        return max(0, int(self.options.OPENAI_MAX_TOOL_ROUNDS))
+
+    def _round(self, request: ChatRequest, messages: list[dict[str, Any]], number: int) -> Completion:
+        # On the last round tools stay declared (earlier messages refer to them) but are off.
+        return Completion(
+            request,
+            messages=messages,
+            offer_tools=not self._tools_refused and self.max_rounds > 0,
+            number=number,
+            last=number == self.max_rounds,
+        )
+
+    def _tool_calls(self, completion: Completion) -> list[dict[str, str]]:
+        """The tool calls ``completion`` asks for, in order (none when the answer is complete)."""
+        if not completion.calls or not completion.offer_tools:
+            return []
+        if completion.last:
+            raise ProviderBadResponse(f"the model still wanted tools after {self.max_rounds} rounds")
+        return [completion.calls[i] for i in sorted(completion.calls)]
+
+    @staticmethod
+    def _run_tools(tools: ShopTools, calls: list[dict[str, str]]) -> list[tuple[dict[str, str], str]]:
+        return [(call, tools.call(call["name"], call["arguments"])) for call in calls]
+
+    def _next_round(self, completion: Completion, results: list[tuple[dict[str, str], str]]) -> Completion | None:
+        """The completion that follows ``completion`` with the ``results`` of its tool calls; None
+        when it asked for none."""
+        if not results:
+            return None
+        messages = completion.messages
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["name"], "arguments": call["arguments"] or "{}"},
+                    }
+                    for call, _ in results
+                ],
+            }
+        )
+        for call, result in results:
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+        return self._round(completion.request, messages, completion.number + 1)
+
+    def stream_request(self, reply: Completion) -> UpstreamRequest:
         body: dict[str, Any] = {"model": self.options.OPENAI_MODEL, "messages": reply.messages, "stream": True}
         if reply.offer_tools:
             body["tools"] = TOOL_SPECS
             body["tool_choice"] = "none" if reply.last else "auto"
-        response = self.send(
-            "POST",
-            self.base_url + "/chat/completions",
-            json=body,
-            headers=self._headers(),
-            stream=True,
-            check=False,
-        )
-        if response.status_code == 400 and reply.offer_tools and "tool" in self.error_detail(response).lower():
-            response.close()
+        return UpstreamRequest("POST", self.base_url + "/chat/completions", headers=self._headers(), json=body)
+
+    def stream_refused(self, reply: Completion, status: int, detail: str) -> bool:
+        if status == 400 and reply.offer_tools and "tool" in detail.lower():
             logger.warning(
                 "openai: the model %s does not take tools; answering without them", self.options.OPENAI_MODEL
             )
             self._tools_refused = True
             reply.offer_tools = False
-            return self.open_stream(reply)
-        self.raise_for_status(response)
-        return response
+            return True
+        return False
 
     def map_event(self, event: SSEEvent, reply: Completion) -> Iterator[ProviderEvent]:
         if not event.data.strip():
@@ -202,11 +243,11 @@ class OpenAIProvider(HTTPProvider[Completion]):
             return ProviderUnavailable(message)
         return ProviderError(message)
 
-    def error_detail(self, response: Any) -> str:
+    def error_text(self, body: bytes) -> str:
         try:
-            data = response.json()
+            data = json.loads(body)
         except ValueError:
-            return super().error_detail(response)
+            return super().error_text(body)
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, dict):
             return str(error.get("message") or error)[:300]

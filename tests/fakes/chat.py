@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from typing import Any, TypeVar
 
 from chatbot.identity import Visitor
 from chatbot.models import Conversation
 from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, Suggestions
+from chatbot.providers.http import HTTPProvider
 from chatbot.shop.base import ShopAdapter
+
+T = TypeVar("T")
 
 
 def chat_request(
@@ -71,3 +77,43 @@ def collect_until_error(provider: Provider, request: ChatRequest) -> tuple[list[
     except Exception as exc:
         return events, exc
     return events, None
+
+
+def arun(provider: Provider, work: Callable[[], Awaitable[T]]) -> T:
+    """``work()`` on a new event loop, as an ASGI server runs a reply; the provider's session on that
+    loop is closed afterwards."""
+
+    async def run() -> T:
+        try:
+            return await work()
+        finally:
+            if isinstance(provider, HTTPProvider):
+                await provider.aclose()
+
+    return asyncio.run(run())
+
+
+def acollect(provider: Provider, request: ChatRequest) -> Collected:
+    """What ``provider.astream(request)`` yields, read on an event loop."""
+
+    async def read() -> list[Any]:
+        async with aclosing(provider.astream(request)) as events:  # type: ignore[type-var]
+            return [event async for event in events]
+
+    return Collected(arun(provider, read))
+
+
+def acollect_until_error(provider: Provider, request: ChatRequest) -> tuple[list[Any], Exception | None]:
+    """Everything ``astream`` yielded before it raised, and the error."""
+
+    async def read() -> tuple[list[Any], Exception | None]:
+        got: list[Any] = []
+        try:
+            async with aclosing(provider.astream(request)) as events:  # type: ignore[type-var]
+                async for event in events:
+                    got.append(event)
+        except Exception as exc:
+            return got, exc
+        return got, None
+
+    return arun(provider, read)
