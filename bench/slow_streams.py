@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import sys
 import threading
@@ -230,33 +231,37 @@ async def stream_reply(base: str, index: int, stream: Stream, timeout: aiohttp.C
 @dataclass
 class Probe:
     path: str
-    results: list[tuple[float, float, int]] = field(default_factory=list)  # (started, seconds, status)
+    results: list[tuple[float, float, str]] = field(default_factory=list)  # (started, seconds, outcome)
 
     async def run(self, base: str, until: asyncio.Event) -> None:
         timeout = aiohttp.ClientTimeout(total=60)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while not until.is_set():
                 started = time.monotonic()
-                status = 0
                 try:
                     async with session.get(base + self.path) as response:
                         await response.read()
-                        status = response.status
-                except (TimeoutError, aiohttp.ClientError):
-                    status = -1
-                self.results.append((started, time.monotonic() - started, status))
+                        outcome = str(response.status)
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    outcome = type(exc).__name__
+                self.results.append((started, time.monotonic() - started, outcome))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(until.wait(), max(0.0, PROBE_EVERY - (time.monotonic() - started)))
 
     def summary(self, start: float, end: float) -> dict:
         chosen = [r for r in self.results if start <= r[0] < end]
-        seconds = [r[1] for r in chosen if r[2] == 200]
+        seconds = [r[1] for r in chosen if r[2] == "200"]
+        failures: dict[str, int] = {}
+        for _, _, outcome in chosen:
+            if outcome != "200":
+                failures[outcome] = failures.get(outcome, 0) + 1
         return {
             "requests": len(chosen),
             "p50_ms": round(median(seconds) * 1000, 1),
             "p95_ms": round(percentile(seconds, 95) * 1000, 1),
             "max_ms": round(max(seconds, default=float("nan")) * 1000, 1),
-            "failed": sum(1 for r in chosen if r[2] != 200),
+            "failed": sum(failures.values()),
+            "failures": failures,
         }
 
 
@@ -311,7 +316,7 @@ async def load(base: str, n: int, sampler: Sampler) -> dict:
 def run_one(kind: str, n: int) -> dict:
     with (
         pacer(ttft=TTFT, interval=INTERVAL, tokens=TOKENS) as provider_url,
-        serve(kind, provider_url, server_log(f"slow_streams-{kind}-{n}")) as (base, root),
+        serve(kind, provider_url, log := server_log(f"slow_streams-{kind}-{n}")) as (base, root),
     ):
         # Warm up: every worker imports what a reply needs and opens its connections.
         async def warm() -> None:
@@ -379,10 +384,19 @@ def run_one(kind: str, n: int) -> dict:
         ),
         "server_processes": processes,
         "db_connections_peak": max((s[2] for s in during), default=0),
-        "timeline": [
-            {**row, "rss_mib": _rss_at(sampler, began + row["t"])} for row in timeline if row["t"] == int(row["t"])
-        ],
+        "server_log": log_lines(log),
+        "timeline": [{**row, "rss_mib": _rss_at(sampler, began + row["t"])} for row in timeline],
     }
+
+
+def log_lines(log: Path, top: int = 5) -> dict[str, int]:
+    """The server's most frequent warnings and errors (lines with the numbers taken out)."""
+    counts: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if any(word in line for word in ("WARNING", "ERROR", "Error", "error", "full", "Traceback")):
+            key = re.sub(r"\d+", "N", line)[:160]
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1])[:top])
 
 
 def _rss_at(sampler: Sampler, moment: float) -> float:
