@@ -265,7 +265,7 @@ class Probe:
         }
 
 
-async def load(base: str, n: int, sampler: Sampler) -> dict:
+async def load(base: str, n: int) -> dict:
     """Probe, then ``n`` streams spread over ``RAMP`` seconds; everything stops at the hard cap."""
     until = asyncio.Event()
     probes = {name: Probe(path) for name, path in PROBES.items()}
@@ -324,7 +324,9 @@ def run_one(kind: str, n: int) -> dict:
                 for path in [*PROBES.values()] * 4:
                     async with session.get(base + path) as response:
                         await response.read()
-            await asyncio.gather(*(stream_reply(base, -i, Stream(), aiohttp.ClientTimeout(60)) for i in range(8)))
+            await asyncio.gather(
+                *(stream_reply(base, -i, Stream(), aiohttp.ClientTimeout(HARD_SECONDS)) for i in range(8))
+            )
 
         asyncio.run(warm())
         sampler = Sampler(root)
@@ -333,7 +335,7 @@ def run_one(kind: str, n: int) -> dict:
         try:
             time.sleep(1.5)
             before = sampler.samples[-1][1]
-            ran = asyncio.run(load(base, n, sampler))
+            ran = asyncio.run(load(base, n))
             processes = len(process_tree(root))
         finally:
             sampler.stopping.set()
