@@ -29,10 +29,13 @@ BENCHES = {
     "turn_cost": "bench.turn_cost",
 }
 #: Run only when named: they take minutes (one builds whole environments, one compares two
-#: database setups round after round).
+#: database setups round after round, one holds 1,000 slow replies open, one needs a checkout of the
+#: original Node service).
 ON_REQUEST = {
     "docker_steps": "bench.docker_steps",
     "connections": "bench.connections",
+    "slow_streams": "bench.slow_streams",
+    "node_service": "bench.node_service",
 }
 
 

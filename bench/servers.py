@@ -114,16 +114,39 @@ def stop_group(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def process(args: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[None]:
+def process(
+    args: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen]:
+    """``args`` started in a session of its own, once it listens on ``port``; yields the process (the
+    root of its tree, for measuring it)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(args, cwd=ROOT, env=env or bench_env(), stdout=out, stderr=out, start_new_session=True)
+    proc = subprocess.Popen(args, cwd=cwd, env=env or bench_env(), stdout=out, stderr=out, start_new_session=True)
     try:
         wait_for_port(port, proc)
-        yield
+        yield proc
     finally:
         stop_group(proc)
         if log:
             out.close()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process under it (a server's workers, the task worker beside it)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue  # ended in between
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
 
 
 def production_command(port: int, *, workers: int, threads: int, server: str = "asgi") -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -150,7 +150,7 @@ class ChatbotNodeProvider(HTTPProvider[NodeReply]):
             body.pop("conversationId", None)
             yield from self._ask(body, request)
 
-    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def astream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         body = self._body(request)
         try:
             async with aclosing(self._aask(body, request)) as events:

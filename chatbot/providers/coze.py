@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import partial
@@ -114,7 +114,7 @@ class CozeProvider(HTTPProvider[CozeChat]):
                 # Closes the upstream response now, not whenever the garbage collector gets to it.
                 attempt_events.close()
 
-    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def astream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         started = False
         for attempt in (1, 2):
             # Fetching a JWT-app token is a blocking call (and waits for another reply fetching one).

@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -493,9 +493,9 @@ class HTTPProvider(Provider, Generic[ReplyT]):
                 raise self.status_error(status, call.path, detail, response.headers.get("Retry-After"))
             retried = True
 
-    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def astream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         if not self.streams_natively:
-            async with aclosing(super().astream(request)) as events:  # type: ignore[type-var]
+            async with aclosing(super().astream(request)) as events:
                 async for event in events:
                     yield event
             return

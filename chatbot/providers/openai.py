@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
@@ -117,7 +117,7 @@ class OpenAIProvider(HTTPProvider[Completion]):
             yield Products(cards)
         yield Done(usage=usage)
 
-    async def astream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+    async def astream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
         # The shop tools read the database: they run in a worker thread, never on the loop.
         tools = ShopTools(request)
         messages = await in_thread(lambda: self.messages(request))
