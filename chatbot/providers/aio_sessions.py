@@ -16,10 +16,9 @@ import aiohttp
 
 
 class LoopSessions:
-    """The sessions of one provider, keyed by event loop; ``pool`` keep-alive connections per host."""
+    """The sessions of one provider, keyed by event loop."""
 
-    def __init__(self, pool: int):
-        self.pool = pool
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         # A plain dict, not a WeakKeyDictionary: a session holds its loop, so a weak key would never
         # go away; closed loops are swept instead.
@@ -35,8 +34,10 @@ class LoopSessions:
             for other in [other for other in self._sessions if other.is_closed()]:
                 self._sessions.pop(other).detach()
             session = aiohttp.ClientSession(
-                # Like requests' pool: ``pool`` connections per host, no limit across hosts.
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=self.pool),
+                # No limit on connections: aiohttp's limits are how many requests may be open at once
+                # (the next one waits for a free connection), and every streaming reply holds one for its
+                # whole length. Idle connections are kept for aiohttp's keep-alive time.
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
                 version=aiohttp.HttpVersion11,
                 # Like requests: proxies from the environment (HTTPS_PROXY, NO_PROXY).
                 trust_env=True,

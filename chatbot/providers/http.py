@@ -161,7 +161,7 @@ class HTTPProvider(Provider, Generic[ReplyT]):
         super().__init__(options)
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
-        self._loop_sessions = LoopSessions(_POOL_SIZE)
+        self._loop_sessions = LoopSessions()
         self._health: tuple[float, HealthResult] | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
