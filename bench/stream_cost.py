@@ -65,7 +65,7 @@ def _server(kind: str, provider_url: str) -> Iterator[tuple[str, list[int]]]:
     """One worker of ``kind``; yields its base URL and the pids whose CPU time counts."""
     chatbot = {"PROVIDER": "openai", "OPENAI_BASE_URL": provider_url, "OPENAI_MODEL": "bench", "OPENAI_API_KEY": ""}
     log = server_log(f"stream_cost-{kind}")
-    server = gunicorn(workers=1, log=log, **chatbot) if kind == "wsgi" else _uvicorn(log, **chatbot)
+    server = gunicorn(workers=1, server="wsgi", log=log, **chatbot) if kind == "wsgi" else _uvicorn(log, **chatbot)
     with server as base:
         port = urlsplit(base).port
         found = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}|--port {port}"], capture_output=True, text=True)

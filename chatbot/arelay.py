@@ -155,8 +155,21 @@ async def _read_until_stopped(
 
     try:
         async with async_stop_watcher.watch(reply_pk, on_stop):
+            held: ProviderEvent | _End | None = None
             while True:
-                item = await queue.get()
+                item = held if held is not None else await queue.get()
+                held = None
+                if isinstance(item, Delta) and not queue.empty():
+                    # Pieces that arrived while the visitor's side was busy go out as one event: one
+                    # write instead of several, which is what a busy server is short of.
+                    parts = [item.text]
+                    while not queue.empty() and held is None:
+                        following = queue.get_nowait()
+                        if isinstance(following, Delta):
+                            parts.append(following.text)
+                        else:
+                            held = following
+                    item = Delta("".join(parts))
                 if isinstance(item, _End):
                     if item.error is not None and not stopped:
                         raise item.error
