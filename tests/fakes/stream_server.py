@@ -3,7 +3,8 @@
 It checks what Stream checks on every call (the ``api_key`` query parameter and a server JWT signed
 HS256 with the secret, ``{"server": true}``), keeps users, channels, messages, events and the app's
 event hooks in memory, records every call, and can be told to fail the next calls of an operation
-(429, 5xx). Tests wait on :meth:`FakeStream.wait_for`, which the server signals on every call.
+(429, 5xx) or hold the next call of an operation unanswered until the test lets it go. Tests wait on
+:meth:`FakeStream.wait_for`, which the server signals on every call.
 
 Also here: test providers (plug-ins selected by dotted path in ``CHATBOT["PROVIDER"]``).
 """
@@ -99,6 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             params=params,
         )
+        fake.wait_if_held(call)
         status, data = fake.answer(call)
         call.status = status
         payload = json.dumps(data).encode()
@@ -224,6 +226,10 @@ class FakeStream:
         #: Open websockets by connection id.
         self.sockets: dict[str, _Socket] = {}
         self._failures: dict[str, list[int]] = {}
+        self._holds: dict[str, list[threading.Event]] = {}
+        self._releases: list[threading.Event] = []
+        #: Calls the server holds unanswered right now (:meth:`hold`).
+        self.held: list[Call] = []
         self._changed = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -234,6 +240,30 @@ class FakeStream:
         """The next ``times`` calls of ``op`` answer ``status`` with Stream's error body."""
         with self._changed:
             self._failures.setdefault(op, []).extend([status] * times)
+
+    def hold(self, op: str) -> threading.Event:
+        """The next call of ``op`` waits unanswered (it is in :attr:`held` meanwhile) until the returned
+        event is set; the fake answers it as usual then."""
+        release = threading.Event()
+        with self._changed:
+            self._holds.setdefault(op, []).append(release)
+            self._releases.append(release)
+        return release
+
+    def wait_if_held(self, call: Call) -> None:
+        with self._changed:
+            holds = self._holds.get(call.op)
+            release = holds.pop(0) if holds else None
+            if release is None:
+                return
+            self.held.append(call)
+            self._changed.notify_all()
+        try:
+            release.wait(WAIT)
+        finally:
+            with self._changed:
+                self.held.remove(call)
+                self._changed.notify_all()
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
         with self._changed:
@@ -567,6 +597,9 @@ class FakeStream:
         return self
 
     def stop(self) -> None:
+        with self._changed:
+            for release in self._releases:
+                release.set()
         for connection in list(self.sockets.values()):
             connection.close()
             with contextlib.suppress(OSError):

@@ -9,7 +9,8 @@ The package, one idea a module:
 * :mod:`~chatbot.transports.stream.ownership`: whether a channel with our id is really ours;
 * :mod:`~chatbot.transports.stream.writer`: one assistant message, its AI indicator and updates;
 * :mod:`~chatbot.transports.stream.bootstrap`: the assistant user and webhook registration;
-* :mod:`chatbot.transports.stream_relay`: the task that runs the provider and writes its reply.
+* :mod:`chatbot.transports.stream_relay`: the task that runs the provider and writes its reply;
+* :mod:`chatbot.transports.stream_arelay`: the same on an ASGI server's event loop.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ __all__ = [
 
 class StreamTransport(Transport):
     """Stream Chat (``STREAM_CHAT_ENABLED`` with both keys): ``POST stream-message`` posts the question
-    into the visitor's channel and queues the reply, which a task writes into the same channel."""
+    into the visitor's channel, and the reply is written into the same channel: on the event loop
+    serving the request under :func:`chatbot.asgi.asgi_application`, by a background task otherwise."""
 
     name = "stream"
     widget_mode = "stream"
@@ -73,8 +75,15 @@ class StreamTransport(Transport):
     widget_assets = {"stream": "chatbot/stream/chat-stream.js"}
 
     def respond(self, request: HttpRequest, turn: Turn) -> Response:
-        """Post the question to the visitor's channel as the visitor and queue the reply: 202."""
-        # Imported here: the reply task's module is built on this package.
+        """Post the question to the visitor's channel as the visitor and start the reply: 202.
+
+        The reply is written on the event loop serving the request when there is one (an ASGI server:
+        no thread is held while it streams), else by the ``stream_reply`` task. Either way a reply
+        whose server process dies midway is marked interrupted by the next message's sweep
+        (:func:`~chatbot.transports.stream_relay.sweep_stale_replies`)."""
+        # Imported here: the reply writers' modules are built on this package.
+        from chatbot.asgi import request_loop
+        from chatbot.transports.stream_arelay import write_on_loop
         from chatbot.transports.stream_relay import stream_reply
 
         assert turn.visitor is not None  # begin_turn always names the visitor
@@ -99,7 +108,11 @@ class StreamTransport(Transport):
             raise
         answer = turn.reply or turn.notice
         if answer is not None:
-            stream_reply.enqueue(str(answer.public_id), active_language(), turn.page)
+            loop = request_loop(request)
+            if loop is not None:
+                write_on_loop(loop, str(answer.public_id), active_language(), turn.page)
+            else:
+                stream_reply.enqueue(str(answer.public_id), active_language(), turn.page)
         return Response(
             {"messageId": stream_id, "replyId": str(answer.public_id) if answer else None},
             status=status.HTTP_202_ACCEPTED,

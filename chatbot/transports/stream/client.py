@@ -1,22 +1,27 @@
-"""The ``stream-chat`` SDK client, and the app's typed errors for what Stream answers.
+"""The ``stream-chat`` SDK clients, and the app's typed errors for what Stream answers.
 
-Everything goes through the SDK with the server secret, which never leaves the server. Each call runs
-through :func:`call`, which turns the SDK's and ``requests``' failures into the errors below (details
-go to the log, never to the visitor).
+Everything goes through the SDK with the server secret, which never leaves the server: its
+``requests`` client in threads (:func:`get_client`), its ``aiohttp`` client on an event loop
+(:func:`async_client`). Each call runs through :func:`call` or :func:`acall`, which turn the SDK's and
+the HTTP client's failures into the errors below (details go to the log, never to the visitor).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import aiohttp
 import requests
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 from stream_chat import StreamChat
+from stream_chat.async_chat import StreamChatAsync
 from stream_chat.base.exceptions import StreamAPIException
 
 from chatbot.conf import chatbot_settings
@@ -96,18 +101,73 @@ def call(operation: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
     except StreamAPIException as exc:
-        code = getattr(exc, "error_code", None)  # absent when the body was not JSON (a proxy's 502)
-        logger.warning("Stream %s failed: HTTP %s, code %s", operation, exc.status_code, code)
-        if exc.status_code == 429 or code == 9:
-            raise StreamRateLimited(f"{operation}: 429") from exc
-        if exc.status_code >= 500 or exc.status_code == 408:
-            raise StreamUnavailable(f"{operation}: HTTP {exc.status_code}") from exc
-        error = StreamError(f"{operation}: HTTP {exc.status_code} code {code}")
-        error.stream_code = code
-        error.http_status = exc.status_code
-        error.stream_message = getattr(exc, "error_message", "")
-        raise error from exc
+        raise _api_error(operation, exc) from exc
     except requests.RequestException as exc:
+        logger.warning("Stream %s failed: %s", operation, type(exc).__name__)
+        raise StreamUnavailable(f"{operation}: {type(exc).__name__}") from exc
+
+
+def _api_error(operation: str, exc: StreamAPIException) -> ChatbotError:
+    code = getattr(exc, "error_code", None)  # absent when the body was not JSON (a proxy's 502)
+    logger.warning("Stream %s failed: HTTP %s, code %s", operation, exc.status_code, code)
+    if exc.status_code == 429 or code == 9:
+        return StreamRateLimited(f"{operation}: 429")
+    if exc.status_code >= 500 or exc.status_code == 408:
+        return StreamUnavailable(f"{operation}: HTTP {exc.status_code}")
+    error = StreamError(f"{operation}: HTTP {exc.status_code} code {code}")
+    error.stream_code = code
+    error.http_status = exc.status_code
+    error.stream_message = getattr(exc, "error_message", "")
+    return error
+
+
+# -- on an event loop -------------------------------------------------------------------------------
+
+#: The asyncio client of each event loop, with the options it was made with.
+_loop_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[tuple[str, str, str, float], StreamChatAsync]
+] = weakref.WeakKeyDictionary()
+
+
+async def async_client() -> StreamChatAsync:
+    """The SDK's asyncio client for the running loop: one ``aiohttp`` session per loop, shared by every
+    reply written on it, so its connections to Stream are kept alive between calls and replies (an
+    ``aiohttp`` session belongs to the loop that made it).
+
+    The same key, secret, base URL and timeout as :func:`get_client`, so the same server JWT. Raises
+    StreamDisabled unless Stream is the chosen transport."""
+    from chatbot.transports.stream import stream_enabled  # the package is built on this module
+
+    if not stream_enabled():
+        raise StreamDisabled()
+    loop = asyncio.get_running_loop()
+    options = _client_options()
+    cached = _loop_clients.get(loop)
+    if cached is not None and cached[0] == options:
+        return cached[1]
+    if cached is not None:
+        await cached[1].close()
+    key, secret, base_url, timeout = options
+    kwargs = {"base_url": base_url} if base_url else {}
+    client = StreamChatAsync(api_key=key, api_secret=secret, timeout=timeout, **kwargs)
+    _loop_clients[loop] = (options, client)
+    return client
+
+
+async def close_async_client() -> None:
+    """Close the running loop's client and its connections (when the loop's server shuts down)."""
+    cached = _loop_clients.pop(asyncio.get_running_loop(), None)
+    if cached is not None:
+        await cached[1].close()
+
+
+async def acall(operation: str, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """:func:`call` for the asyncio client: one SDK call awaited, its failures the same typed errors."""
+    try:
+        return await fn(*args, **kwargs)
+    except StreamAPIException as exc:
+        raise _api_error(operation, exc) from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
         logger.warning("Stream %s failed: %s", operation, type(exc).__name__)
         raise StreamUnavailable(f"{operation}: {type(exc).__name__}") from exc
 
