@@ -246,6 +246,31 @@ def test_a_stop_ends_a_reply_written_on_the_loop(stream, chat, settings):
     assert stream.event_types(reply_id)[-1] == "ai_indicator.clear"
 
 
+def test_a_reply_cut_off_by_the_server_stopping_is_settled_by_the_next_sweep(stream, chat, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": f"{__name__}.WaitsForStopProvider"}
+    reply = streaming_reply(chat)
+    reply_id = str(reply.public_id)
+
+    async def converse() -> bool:
+        writing = asyncio.ensure_future(awrite_reply(reply))
+        await asyncio.to_thread(stream.wait_for, lambda: any(u["text"] == "Hello" for u in updates(stream, reply_id)))
+        writing.cancel()  # what the loop does to its tasks when the server stops
+        try:
+            await writing
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    assert on_a_loop(converse)
+    reply.refresh_from_db()
+    assert (reply.status, reply.text, reply.transport_unsettled) == ("stopped", "Hello", True)
+    assert stream.messages[reply_id]["generating"] is True
+    sweep_stale_replies()
+    assert (stream.messages[reply_id]["text"], stream.messages[reply_id]["generating"]) == ("Hello", False)
+    assert stream.event_types(reply_id)[-1] == "ai_indicator.clear"
+    assert not Message.objects.filter(transport_unsettled=True).exists()
+
+
 class Lines(logging.Handler):
     """The log lines of the Stream writers, and an event set once one matches ``wanted``."""
 

@@ -31,6 +31,7 @@ from chatbot.arelay import arelay_reply
 from chatbot.conf import chatbot_settings
 from chatbot.exceptions import ChatbotError
 from chatbot.models import Message
+from chatbot.relay import Turn
 from chatbot.transports.stream.client import StreamRateLimited, StreamUnavailable
 from chatbot.transports.stream.writer import ERROR, GENERATING, THINKING, AsyncReplyWriter, take_update
 from chatbot.transports.stream_relay import _FINAL_ATTEMPTS, _PARTIAL_BACKOFF, _fail_row, _turn_for
@@ -116,6 +117,18 @@ async def awrite_reply(reply: Message, ui_language: str = "en", page: str = "") 
         await in_thread(lambda: _fail_row(reply, code))
         raise
     await in_thread(lambda: Message.objects.filter(pk=reply.pk).update(external_id=writer.id))
+    try:
+        return await _relay(turn, writer)
+    except asyncio.CancelledError:
+        # The server is stopping: the relay stored the reply as far as it got, and Stream shows it still
+        # being written; the next sweep (the next message, on any server) writes its final state there.
+        mark = in_thread(lambda: Message.objects.filter(pk=reply.pk).update(transport_unsettled=True))
+        await asyncio.shield(mark)
+        raise
+
+
+async def _relay(turn: Turn, writer: AsyncReplyWriter) -> dict[str, Any]:
+    reply = writer.message
     partials = _PartialUpdates(writer, float(chatbot_settings.STREAM_CHAT_UPDATE_INTERVAL))
     final: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
