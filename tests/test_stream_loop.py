@@ -272,13 +272,15 @@ def test_a_reply_cut_off_by_the_server_stopping_is_settled_by_the_next_sweep(str
 
 
 class Lines(logging.Handler):
-    """The log lines of the Stream writers, and an event set once one matches ``wanted``."""
+    """The log lines of the Stream writers (``chatbot.transports``) while it is installed, and an event
+    set once one contains ``wanted``."""
 
     def __init__(self, wanted: str) -> None:
         super().__init__(logging.INFO)
         self.wanted = wanted
         self.lines: list[str] = []
         self.seen = threading.Event()
+        self.logger = logging.getLogger("chatbot.transports")
 
     def emit(self, record: logging.LogRecord) -> None:
         line = record.getMessage()
@@ -286,22 +288,34 @@ class Lines(logging.Handler):
         if self.wanted in line:
             self.seen.set()
 
+    def __enter__(self) -> Lines:
+        self.level = self.logger.level
+        self.logger.addHandler(self)
+        self.logger.setLevel(logging.INFO)
+        return self
 
-def test_the_asgi_application_writes_the_reply_on_its_loop_not_in_a_task(stream, settings):
-    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.fakes.stream_server.GatedProvider"}
+    def __exit__(self, *exc: Any) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level)
+
+
+def asgi_post(text: str) -> Client:
+    """``POST stream-message`` through the ASGI application, as a browser with a CSRF cookie sends it."""
     token = secrets.token_hex(16)
     headers = [
         (b"content-type", b"application/json"),
         (b"x-csrftoken", token.encode()),
         (b"cookie", f"csrftoken={token}".encode()),
     ]
-    body = json.dumps({"text": "Do you sell tea?"}).encode()
-    client = Client(asgi_application(threads=2), "POST", "/api/chatbot/stream-message", headers, body)
-    lines = Lines("written on the event loop")
-    writers = logging.getLogger("chatbot.transports")
-    level = writers.level
+    body = json.dumps({"text": text}).encode()
+    return Client(asgi_application(threads=2), "POST", "/api/chatbot/stream-message", headers, body)
 
-    async def converse() -> str:
+
+def test_the_asgi_application_writes_the_reply_on_its_loop_not_in_a_task(stream, settings):
+    settings.CHATBOT = {**settings.CHATBOT, "PROVIDER": "tests.fakes.stream_server.GatedProvider"}
+    client = asgi_post("Do you sell tea?")
+
+    async def converse(lines: Lines) -> str:
         await client.run()
         assert client.status == 202, client.content
         reply_id = json.loads(client.content)["replyId"]
@@ -314,14 +328,11 @@ def test_the_asgi_application_writes_the_reply_on_its_loop_not_in_a_task(stream,
         assert await asyncio.to_thread(lines.seen.wait, WAIT)
         return reply_id
 
-    writers.addHandler(lines)
-    writers.setLevel(logging.INFO)
     try:
-        reply_id = on_a_loop(converse)
+        with Lines("written on the event loop") as lines:
+            reply_id = on_a_loop(lambda: converse(lines))
     finally:
         SCRIPT.release.set()
-        writers.removeHandler(lines)
-        writers.setLevel(level)
     assert stream.messages[reply_id]["text"] == SCRIPT.text
     assert stream.messages[reply_id]["generating"] is False
     assert stream.event_types(reply_id) == ["AI_STATE_THINKING", "AI_STATE_GENERATING", "ai_indicator.clear"]
@@ -329,3 +340,23 @@ def test_the_asgi_application_writes_the_reply_on_its_loop_not_in_a_task(stream,
     written = [line for line in lines.lines if reply_id in line]
     assert len(written) == 1, "written once, by the loop, and by no task"
     assert written[0].startswith(f"Stream reply {reply_id} written on the event loop: ")
+
+
+def test_the_asgi_application_posts_a_handoff_notice_on_its_loop(stream):
+    client = asgi_post("talk to a human")
+
+    async def converse(lines: Lines) -> str:
+        await client.run()
+        assert client.status == 202, client.content
+        assert await asyncio.to_thread(lines.seen.wait, WAIT)
+        return json.loads(client.content)["replyId"]
+
+    with Lines("posted on the event loop") as lines:
+        notice_id = on_a_loop(lambda: converse(lines))
+    assert [line for line in lines.lines if notice_id in line] == [
+        f"Stream notice {notice_id} posted on the event loop"
+    ]
+    assert "team" in stream.messages[notice_id]["text"]
+    assert stream.messages[notice_id]["generating"] is False
+    assert Message.objects.get(public_id=notice_id).external_id == notice_id
+    assert SCRIPT.sent == []

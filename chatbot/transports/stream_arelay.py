@@ -85,6 +85,7 @@ async def astream_reply(message_id: str, ui_language: str = "en", page: str = ""
             logger.info("Stream reply %s written on the event loop: %s", message_id, outcome)
         elif not message.external_id:
             await apost_finished(message)
+            logger.info("Stream notice %s posted on the event loop", message_id)
 
 
 async def _with_retries(operation: Callable[[], Awaitable[None]], attempts: int = _FINAL_ATTEMPTS) -> None:
@@ -107,7 +108,7 @@ async def awrite_reply(reply: Message, ui_language: str = "en", page: str = "") 
     if turn is None:
         await in_thread(lambda: _fail_row(reply, "no_question"))
         return {"partial_updates": 0, "status": "error"}
-    writer = await AsyncReplyWriter.open(reply)
+    writer = AsyncReplyWriter.open(reply)
     try:
         await _with_retries(lambda: writer.indicator(THINKING))
         await _with_retries(writer.create)
@@ -174,7 +175,7 @@ async def _settle(writer: AsyncReplyWriter, text: str, error_message: str = "") 
 
 async def apost_finished(message: Message) -> None:
     """Post an already finished assistant message (a handoff notice) with its own id."""
-    writer = await AsyncReplyWriter.open(message)
+    writer = AsyncReplyWriter.open(message)
     await _with_retries(lambda: writer.create(message.text, generating=False))
     await in_thread(lambda: Message.objects.filter(pk=message.pk).update(external_id=writer.id))
 

@@ -123,16 +123,17 @@ def _api_error(operation: str, exc: StreamAPIException) -> ChatbotError:
 
 # -- on an event loop -------------------------------------------------------------------------------
 
-#: The asyncio client of each event loop, with the options it was made with.
+#: The asyncio clients of each event loop by the options they were made with (one, unless the settings
+#: changed while the loop ran: a client replies may still be using is kept until the loop's end).
 _loop_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, tuple[tuple[str, str, str, float], StreamChatAsync]
+    asyncio.AbstractEventLoop, dict[tuple[str, str, str, float], StreamChatAsync]
 ] = weakref.WeakKeyDictionary()
 
 
-async def async_client() -> StreamChatAsync:
+def async_client() -> StreamChatAsync:
     """The SDK's asyncio client for the running loop: one ``aiohttp`` session per loop, shared by every
     reply written on it, so its connections to Stream are kept alive between calls and replies (an
-    ``aiohttp`` session belongs to the loop that made it).
+    ``aiohttp`` session belongs to the loop that made it). Call it on the loop.
 
     The same key, secret, base URL and timeout as :func:`get_client`, so the same server JWT. Raises
     StreamDisabled unless Stream is the chosen transport."""
@@ -140,25 +141,19 @@ async def async_client() -> StreamChatAsync:
 
     if not stream_enabled():
         raise StreamDisabled()
-    loop = asyncio.get_running_loop()
+    clients = _loop_clients.setdefault(asyncio.get_running_loop(), {})
     options = _client_options()
-    cached = _loop_clients.get(loop)
-    if cached is not None and cached[0] == options:
-        return cached[1]
-    if cached is not None:
-        await cached[1].close()
-    key, secret, base_url, timeout = options
-    kwargs = {"base_url": base_url} if base_url else {}
-    client = StreamChatAsync(api_key=key, api_secret=secret, timeout=timeout, **kwargs)
-    _loop_clients[loop] = (options, client)
-    return client
+    if options not in clients:
+        key, secret, base_url, timeout = options
+        kwargs = {"base_url": base_url} if base_url else {}
+        clients[options] = StreamChatAsync(api_key=key, api_secret=secret, timeout=timeout, **kwargs)
+    return clients[options]
 
 
 async def close_async_client() -> None:
-    """Close the running loop's client and its connections (when the loop's server shuts down)."""
-    cached = _loop_clients.pop(asyncio.get_running_loop(), None)
-    if cached is not None:
-        await cached[1].close()
+    """Close the running loop's clients and their connections (when the loop's server shuts down)."""
+    for client in _loop_clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.close()
 
 
 async def acall(operation: str, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:

@@ -114,8 +114,8 @@ class AsyncReplyWriter:
         self.partial_updates = 0
 
     @classmethod
-    async def open(cls, message: Message) -> AsyncReplyWriter:
-        return cls(message, await async_client())
+    def open(cls, message: Message) -> AsyncReplyWriter:
+        return cls(message, async_client())
 
     async def indicator(self, state: str, ai_message: str = "") -> None:
         await acall("send event", self.channel.send_event, _indicator(self.id, state, ai_message), self.bot)
