@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import logging
 import threading
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -124,10 +123,11 @@ def _api_error(operation: str, exc: StreamAPIException) -> ChatbotError:
 # -- on an event loop -------------------------------------------------------------------------------
 
 #: The asyncio clients of each event loop by the options they were made with (one, unless the settings
-#: changed while the loop ran: a client replies may still be using is kept until the loop's end).
-_loop_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, str, str, float], StreamChatAsync]
-] = weakref.WeakKeyDictionary()
+#: changed while the loop ran: a client replies may still be using is kept until the loop's end). A
+#: plain dict, not a WeakKeyDictionary: a client's session holds its loop, so a weak key would never go
+#: away; the clients of closed loops are swept instead.
+_loop_clients: dict[asyncio.AbstractEventLoop, dict[tuple[str, str, str, float], StreamChatAsync]] = {}
+_loop_clients_lock = threading.Lock()
 
 
 def async_client() -> StreamChatAsync:
@@ -141,18 +141,28 @@ def async_client() -> StreamChatAsync:
 
     if not stream_enabled():
         raise StreamDisabled()
-    clients = _loop_clients.setdefault(asyncio.get_running_loop(), {})
+    loop = asyncio.get_running_loop()
     options = _client_options()
-    if options not in clients:
+    client = _loop_clients.get(loop, {}).get(options)
+    if client is not None:
+        return client
+    with _loop_clients_lock:
+        for closed in [other for other in _loop_clients if other.is_closed()]:
+            for gone in _loop_clients.pop(closed).values():
+                gone.session.detach()  # its connections went with the loop
         key, secret, base_url, timeout = options
         kwargs = {"base_url": base_url} if base_url else {}
-        clients[options] = StreamChatAsync(api_key=key, api_secret=secret, timeout=timeout, **kwargs)
-    return clients[options]
+        client = StreamChatAsync(api_key=key, api_secret=secret, timeout=timeout, **kwargs)
+        _loop_clients.setdefault(loop, {})[options] = client
+    return client
 
 
 async def close_async_client() -> None:
-    """Close the running loop's clients and their connections (when the loop's server shuts down)."""
-    for client in _loop_clients.pop(asyncio.get_running_loop(), {}).values():
+    """Close the running loop's clients and their connections (an ASGI server's shutdown, the end of a
+    test's loop)."""
+    with _loop_clients_lock:
+        clients = _loop_clients.pop(asyncio.get_running_loop(), {})
+    for client in clients.values():
         await client.close()
 
 
