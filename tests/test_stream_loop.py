@@ -25,7 +25,7 @@ from chatbot.models import Conversation, Message
 from chatbot.providers.base import ChatRequest, Delta, Done, Provider, ProviderEvent
 from chatbot.signals import reply_finished
 from chatbot.transports.stream.client import close_async_client
-from chatbot.transports.stream_arelay import awrite_reply
+from chatbot.transports.stream_arelay import awrite_reply, finish_writing, write_on_loop
 from chatbot.transports.stream_relay import sweep_stale_replies
 from tests.fakes.stream_server import SCRIPT, WAIT, stream_fixture  # noqa: F401 - fixture
 from tests.test_asgi_application import Client
@@ -269,6 +269,22 @@ def test_a_reply_cut_off_by_the_server_stopping_is_settled_by_the_next_sweep(str
     assert (stream.messages[reply_id]["text"], stream.messages[reply_id]["generating"]) == ("Hello", False)
     assert stream.event_types(reply_id)[-1] == "ai_indicator.clear"
     assert not Message.objects.filter(transport_unsettled=True).exists()
+
+
+def test_a_server_shutting_down_can_wait_for_the_replies_it_writes(stream, chat):
+    reply = streaming_reply(chat)
+    reply_id = str(reply.public_id)
+
+    async def shut_down() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        # As the view does, from a thread serving the request.
+        await in_thread(lambda: write_on_loop(loop, reply_id, "en", ""))
+        return await finish_writing(WAIT), await finish_writing(WAIT)
+
+    assert on_a_loop(shut_down) == (0, 0)
+    assert Message.objects.get(pk=reply.pk).status == "done"
+    assert stream.event_types(reply_id)[-1] == "ai_indicator.clear"
+    assert stream.messages[reply_id]["text"] == SCRIPT.text
 
 
 class Lines(logging.Handler):

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -41,30 +42,55 @@ logger = logging.getLogger(__name__)
 
 def write_on_loop(loop: asyncio.AbstractEventLoop, message_id: str, ui_language: str, page: str) -> None:
     """From a thread serving a request: write assistant message ``message_id`` into Stream on ``loop``
-    (:func:`astream_reply`), after the request's transaction, if any, is committed."""
+    (:func:`astream_reply`), after the request's transaction, if any, is committed. A loop that is
+    closing already leaves the reply to the ``stream_reply`` task."""
     from django.db import transaction
 
-    transaction.on_commit(lambda: _schedule(loop, astream_reply(message_id, ui_language, page)))
+    transaction.on_commit(lambda: _schedule(loop, message_id, ui_language, page))
 
 
-#: Replies being written: the loop keeps only weak references to its tasks.
-_writing: set[Future[None]] = set()
+#: Replies being written, and their loops: a loop keeps only weak references to its tasks.
+_writing: dict[Future[None], asyncio.AbstractEventLoop] = {}
+_writing_lock = threading.Lock()
 
 
-def _schedule(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, None]) -> None:
-    future = asyncio.run_coroutine_threadsafe(work, loop)
-    _writing.add(future)
+def _schedule(loop: asyncio.AbstractEventLoop, message_id: str, ui_language: str, page: str) -> None:
+    work = astream_reply(message_id, ui_language, page)
+    try:
+        future = asyncio.run_coroutine_threadsafe(work, loop)
+    except RuntimeError:  # the loop is closed
+        work.close()
+        from chatbot.transports.stream_relay import stream_reply
+
+        stream_reply.enqueue(message_id, ui_language, page)
+        return
+    with _writing_lock:
+        _writing[future] = loop
     future.add_done_callback(_written)
 
 
 def _written(future: Future[None]) -> None:
-    _writing.discard(future)
+    with _writing_lock:
+        _writing.pop(future, None)
     if future.cancelled():
         logger.warning("A Stream reply was cancelled before it was written (the server is stopping)")
     elif isinstance(exc := future.exception(), ChatbotError):
         logger.warning("A Stream reply could not be written: %s", exc.code)
     elif exc is not None:
         logger.error("A Stream reply failed on the event loop", exc_info=exc)
+
+
+async def finish_writing(timeout: float) -> int:
+    """Wait up to ``timeout`` seconds for the replies being written on the running loop to end, for a
+    server that is shutting down; returns how many are still being written (the loop's end cuts them
+    off: each is stored as far as it got, and the next sweep settles it in Stream)."""
+    loop = asyncio.get_running_loop()
+    with _writing_lock:
+        mine = [asyncio.wrap_future(future) for future, theirs in _writing.items() if theirs is loop]
+    if not mine:
+        return 0
+    _done, pending = await asyncio.wait(mine, timeout=timeout)
+    return len(pending)
 
 
 async def astream_reply(message_id: str, ui_language: str = "en", page: str = "") -> None:
