@@ -107,6 +107,7 @@ class SiteOnThreads:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await _let_go()
                 if self._executor is not None:
                     self._executor.shutdown(wait=False, cancel_futures=True)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -166,6 +167,28 @@ class SiteOnThreads:
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+#: Seconds a stopping server gives the replies it writes into Stream to end.
+SHUTDOWN_GRACE = 20.0
+
+
+async def _let_go() -> None:
+    """At shutdown: let replies being written into Stream end, then close the loop's HTTP clients."""
+    from chatbot.providers import get_provider
+    from chatbot.transports.stream.client import close_async_client
+    from chatbot.transports.stream_arelay import finish_writing
+
+    try:
+        left = await finish_writing(SHUTDOWN_GRACE)
+        if left:
+            logger.warning("%s replies were still being written into Stream at shutdown; the sweep settles them", left)
+        await close_async_client()
+        closing = getattr(get_provider(), "aclose", None)
+        if closing is not None:
+            await closing()
+    except Exception:
+        logger.exception("Letting go of the chat's connections at shutdown failed")
 
 
 async def _stream_until_disconnect(result: Any, receive: Receive, send: Send) -> None:
