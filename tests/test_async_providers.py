@@ -352,27 +352,52 @@ def test_a_session_per_event_loop(llm, openai):
     assert llm.connections == 2
 
 
-def test_a_provider_that_sends_its_own_request_streams_from_a_worker_thread(settings, tmp_path, monkeypatch):
-    # The documented example overrides open_stream (requests), not stream_request: astream still
-    # answers, through the blocking path in a worker thread, over one kept-alive connection.
+def test_the_documented_provider_streams_natively_and_one_that_sends_its_own_request_from_a_thread(
+    settings, tmp_path, monkeypatch
+):
+    # The documented example describes its request (stream_request): astream reads it with aiohttp. A
+    # provider written before that, which sends its request itself (open_stream, requests), still
+    # answers on the loop, through the blocking path in a worker thread.
     from tests.fakes.acme import FakeAcme
     from tests.test_provider_from_docs import MODULE, documented_provider_source
 
     (tmp_path / "myshop").mkdir()
     (tmp_path / "myshop" / "__init__.py").write_text("")
-    (tmp_path / MODULE).write_text(documented_provider_source())
+    (tmp_path / MODULE).write_text(
+        documented_provider_source()
+        + """
+
+class SendsItsOwn(HTTPProvider):
+    name = "acme-own"
+    map_event = AcmeProvider.map_event
+    headers = AcmeProvider.headers
+
+    def open_stream(self, reply):
+        request = reply.request
+        return self.send(
+            "POST",
+            self.options.ACME_URL + "/v1/chat",
+            json={"user": request.visitor.key, "text": request.text, "thread": request.state.get("thread")},
+            headers=self.headers(),
+            stream=True,
+        )
+"""
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    with FakeAcme(key="acme-key") as acme:
-        settings.CHATBOT = {
-            **settings.CHATBOT,
-            "PROVIDER": "myshop.chat_provider.AcmeProvider",
-            "ACME_URL": acme.url,
-            "ACME_KEY": "acme-key",
-        }
-        provider = get_provider()
-        assert not provider.streams_natively
-        first, second = chat_request("Hi"), chat_request("Hi")
-        assert acollect(provider, first).events == collect(provider, second).events
-        assert acme.connections == 1
-    for name in [n for n in sys.modules if n == "myshop" or n.startswith("myshop.")]:
-        del sys.modules[name]
+    try:
+        with FakeAcme(key="acme-key") as acme:
+            for name, natively in (("AcmeProvider", True), ("SendsItsOwn", False)):
+                settings.CHATBOT = {
+                    **settings.CHATBOT,
+                    "PROVIDER": f"myshop.chat_provider.{name}",
+                    "ACME_URL": acme.url,
+                    "ACME_KEY": "acme-key",
+                }
+                provider = get_provider()
+                assert provider.streams_natively is natively
+                first, second = chat_request("Hi"), chat_request("Hi")
+                assert acollect(provider, first).events == collect(provider, second).events
+                provider.close()
+    finally:
+        for name in [n for n in sys.modules if n == "myshop" or n.startswith("myshop.")]:
+            del sys.modules[name]
