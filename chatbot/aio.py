@@ -3,8 +3,8 @@ database work that gives its connection back when it is done.
 
 The asynchronous path (``POST messages`` under an ASGI server, :mod:`chatbot.arelay`) streams tokens on
 the loop; what is synchronous (the ORM, the shop adapter, a provider without an async ``astream``)
-runs in a worker thread here, never on the loop, and never holds a database connection while tokens
-stream.
+runs in a worker thread here, never on the loop. No reply holds a database connection while it
+streams: the loop's few worker threads keep theirs between pieces of work, as a threaded server does.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -25,24 +27,44 @@ _END: Any = object()
 #: Items a thread may run ahead of a slow consumer before it waits.
 AHEAD = 32
 
+#: Threads for iterators stepped for their whole life (a provider without an ``astream`` of its own
+#: holds one per reply, as it would under a threaded server); the loop's default executor, which
+#: :func:`in_thread` uses for short work, is kept for that short work.
+ITERATOR_THREADS = 128
+_iterator_executor: ThreadPoolExecutor | None = None
+_iterator_lock = threading.Lock()
 
-def _release_connections() -> None:
-    # A worker thread is reused for other work: a connection left open in it would be held for as
-    # long as the thread lives, one per thread, beside the pool the server sized.
+
+def _iterators() -> ThreadPoolExecutor:
+    global _iterator_executor
+    with _iterator_lock:
+        if _iterator_executor is None:
+            _iterator_executor = ThreadPoolExecutor(max_workers=ITERATOR_THREADS, thread_name_prefix="chatbot-iter")
+        return _iterator_executor
+
+
+def _tidy_connections() -> None:
+    # The loop's worker threads are few (the default executor's) and live as long as the process: like
+    # a threaded server's threads they keep their connection for CONN_MAX_AGE, which saves a parked
+    # connection's check on every turn. One that failed, or is past its age, is let go here.
+    now = time.monotonic()
     for conn in connections.all(initialized_only=True):
-        if not conn.in_atomic_block:
+        if conn.connection is None or conn.in_atomic_block:
+            continue
+        if conn.errors_occurred or (conn.close_at is not None and now >= conn.close_at):
             with contextlib.suppress(Exception):
                 conn.close()
 
 
 async def in_thread(work: Callable[[], T]) -> T:
-    """``work()`` in a worker thread; the database connections it opened are closed after it."""
+    """``work()`` in one of the loop's worker threads (a database connection it opened is kept for the
+    next work there, as a threaded server's thread keeps it, and closed when it failed or aged)."""
 
     def run() -> T:
         try:
             return work()
         finally:
-            _release_connections()
+            _tidy_connections()
 
     return await sync_to_async(run, thread_sensitive=False)()
 
@@ -74,9 +96,9 @@ async def iterate_in_thread(make: Callable[[], Iterator[T]], *, ahead: int = AHE
                 if closing is not None:
                     closing()
             finally:
-                _release_connections()
+                _tidy_connections()
 
-    worker = asyncio.ensure_future(sync_to_async(pump, thread_sensitive=False)())
+    worker = asyncio.ensure_future(sync_to_async(pump, thread_sensitive=False, executor=_iterators())())
     worker.add_done_callback(lambda _: queue.put_nowait(_END))
     try:
         while (item := await queue.get()) is not _END:

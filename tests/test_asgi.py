@@ -26,7 +26,10 @@ async def _ask(text: str):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_asgi_streams_the_reply(catalogue):
+def test_asgi_streams_the_reply(catalogue, settings):
+    # The assistant typing as it does on a site (pieces queued together would go out as one event).
+    settings.CHATBOT = {**settings.CHATBOT, "LOCAL_STREAM_DELAY": 0.001}
+
     async def converse():
         response = await _ask("ceramic teapot")
         assert response.status_code == 200

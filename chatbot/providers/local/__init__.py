@@ -8,16 +8,18 @@ in small chunks the way a language model would. Its own words come from the gett
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from chatbot.aio import in_thread
 from chatbot.exceptions import ShopError
 from chatbot.language import is_chinese, reply_language
 from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, ProviderEvent, Suggestions
@@ -43,22 +45,43 @@ class LocalProvider(Provider):
         return True  # it needs no settings
 
     def stream(self, request: ChatRequest) -> Iterator[ProviderEvent]:
-        lang = reply_language(request.language)
-        with translation.override(lang):
-            answer = self.answer(request, lang)
-            cards = [request.shop.card(product) for product in answer.products]
-        if answer.subject is not None:
-            request.state["subject"] = answer.subject
-        if cards:
-            yield Products(cards)
-        if answer.suggestions:
-            yield Suggestions(answer.suggestions)
+        answer, lang, cards = self.prepare(request)
+        yield from self.found(request, answer, cards)
         delay = float(self.options.LOCAL_STREAM_DELAY)
         for index, piece in enumerate(_chunks(answer.text, lang)):
             if delay and index:
                 time.sleep(delay)
             yield Delta(piece)
         yield Done()
+
+    async def astream(self, request: ChatRequest) -> AsyncGenerator[ProviderEvent, None]:
+        # The search (the database) in a worker thread; the typing on the loop, holding no thread.
+        answer, lang, cards = await in_thread(lambda: self.prepare(request))
+        for event in self.found(request, answer, cards):
+            yield event
+        delay = float(self.options.LOCAL_STREAM_DELAY)
+        for index, piece in enumerate(_chunks(answer.text, lang)):
+            if delay and index:
+                await asyncio.sleep(delay)
+            yield Delta(piece)
+        yield Done()
+
+    def prepare(self, request: ChatRequest) -> tuple[Answer, str, list[dict[str, Any]]]:
+        """The answer, its language and its product cards (the database work of a reply)."""
+        lang = reply_language(request.language)
+        with translation.override(lang):
+            answer = self.answer(request, lang)
+            cards = [request.shop.card(product) for product in answer.products]
+        return answer, lang, cards
+
+    @staticmethod
+    def found(request: ChatRequest, answer: Answer, cards: list[dict[str, Any]]) -> Iterator[ProviderEvent]:
+        if answer.subject is not None:
+            request.state["subject"] = answer.subject
+        if cards:
+            yield Products(cards)
+        if answer.suggestions:
+            yield Suggestions(answer.suggestions)
 
     def answer(self, request: ChatRequest, lang: str) -> Answer:
         text = spaced(request.text.strip())
