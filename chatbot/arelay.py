@@ -44,7 +44,10 @@ class _End:
         self.error = error
 
 
-def _prepare(turn: Turn) -> tuple[ChatRequest, Provider]:
+def prepare(turn: Turn) -> tuple[ChatRequest, Provider]:
+    """What the provider is given for ``turn`` (the history is read here), and the provider: the
+    database work before a reply, which a caller already in a thread (the view) may do itself and hand
+    to :func:`arelay_reply`, saving the loop a trip to a thread."""
     assert turn.visitor is not None  # begin_turn always names the visitor
     shop = get_shop()
     request = ChatRequest(
@@ -60,7 +63,7 @@ def _prepare(turn: Turn) -> tuple[ChatRequest, Provider]:
     return request, get_provider()
 
 
-async def arelay_reply(turn: Turn) -> AsyncGenerator[Event, None]:
+async def arelay_reply(turn: Turn, prepared: tuple[ChatRequest, Provider] | None = None) -> AsyncGenerator[Event, None]:
     """Run the provider for ``turn`` on the loop and yield ``(event, data)``; the reply row is always
     finished, and the last event is ``done`` or ``error`` whatever fails underneath."""
     if turn.reply is None:
@@ -70,10 +73,12 @@ async def arelay_reply(turn: Turn) -> AsyncGenerator[Event, None]:
     outcome = _Outcome()
     request: ChatRequest | None = None
     try:
-        prepared, provider = await in_thread(lambda: _prepare(turn))
-        request = prepared
+        if prepared is None:
+            prepared = await in_thread(lambda: prepare(turn))
+        given, provider = prepared
+        request = given
         outcome.provider = provider.name
-        events = _read_until_stopped(provider, prepared, reply.pk, outcome)
+        events = _read_until_stopped(provider, given, reply.pk, outcome)
         async with contextlib.aclosing(events):
             async for event in events:
                 if isinstance(event, Delta) and event.text:

@@ -20,7 +20,7 @@ from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
 
 from chatbot.aio import in_thread
-from chatbot.arelay import arelay_reply
+from chatbot.arelay import arelay_reply, prepare
 from chatbot.asgi import streams_on_loop
 from chatbot.exceptions import ChatbotError
 from chatbot.relay import Turn
@@ -79,8 +79,15 @@ class _AsyncBody:
     reply as stopped), and drops it without closing when the visitor left before it was sent: the
     reply is then settled when the response is collected, if nothing ever iterated it."""
 
-    def __init__(self, turn: Turn, first: list[tuple[str, dict[str, Any]]], on_close: Callable[[], None] | None):
+    def __init__(
+        self,
+        turn: Turn,
+        first: list[tuple[str, dict[str, Any]]],
+        on_close: Callable[[], None] | None,
+        prepared: Any = None,
+    ):
         self.turn = turn
+        self.prepared = prepared
         self.first = first
         self.on_close = on_close
         self._chunks: AsyncIterator[bytes] | None = None
@@ -101,7 +108,7 @@ class _AsyncBody:
         try:
             for name, data in self.first:
                 yield sse_event(name, data)
-            events = arelay_reply(self.turn)
+            events = arelay_reply(self.turn, self.prepared)
             async with contextlib.aclosing(events):
                 async for name, data in events:
                     yield sse_event(name, data)
@@ -147,6 +154,17 @@ def sse_response(content: Any) -> StreamingHttpResponse:
     return response
 
 
+def _prepared(turn: Turn) -> Any:
+    # This is the view's thread: the reply's database work before the provider runs is done here, not
+    # in another trip to a thread from the loop. Should it fail, the relay does it again and reports it.
+    if turn.reply is None:
+        return None
+    try:
+        return prepare(turn)
+    except Exception:
+        return None
+
+
 class BuiltinTransport(Transport):
     """Replies as Server-Sent Events on the request that asked (``POST messages``)."""
 
@@ -158,5 +176,5 @@ class BuiltinTransport(Transport):
         """The stored question, then the reply as it is written; ``on_close`` runs when the response ends."""
         first = [("message", turn.question.as_dict())]
         if streams_on_loop(request):
-            return sse_response(_AsyncBody(turn, first, on_close))
+            return sse_response(_AsyncBody(turn, first, on_close, _prepared(turn)))
         return sse_response(_Body(ReplyEvents(turn, first=first, on_close=on_close)))
