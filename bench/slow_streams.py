@@ -13,9 +13,9 @@ and at the peak; their difference over the streams is the memory one open stream
 
 ``BENCH_SERVER`` picks the servers, comma-separated (``wsgi,uvicorn`` by default):
 
-* ``wsgi``: the production command (gunicorn gthread, ``WEB_CONCURRENCY`` x ``WEB_THREADS``);
-* ``uvicorn``: the same gunicorn with uvicorn's worker (``uvicorn_worker.UvicornWorker``) on
-  ``shop_site.asgi:application``;
+* ``wsgi``: the WSGI option (gunicorn gthread, ``WEB_CONCURRENCY`` x ``WEB_THREADS``);
+* ``uvicorn``: the production command ``make demo`` runs (gunicorn with uvicorn's worker,
+  ``uvicorn_worker.UvicornWorker``, on ``shop_site.asgi:application``);
 * ``granian``: ``granian --interface asgi shop_site.asgi:application``, ``WEB_CONCURRENCY`` workers.
 
 Rate limits and the per-address stream cap are off (every visitor comes from 127.0.0.1). Every run
@@ -82,24 +82,9 @@ EXPECTED = "".join(f"tok{index} " for index in range(TOKENS))
 def server_command(kind: str, port: int) -> list[str]:
     """The server of ``kind`` on 127.0.0.1:``port``."""
     if kind == "wsgi":
-        return [*production_command(port, workers=WORKERS, threads=THREADS), "--backlog", "2048"]
+        return [*production_command(port, workers=WORKERS, threads=THREADS, server="wsgi"), "--backlog", "2048"]
     if kind == "uvicorn":
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "shop_site.asgi:application",
-            "--config",
-            "python:shop_site.gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "uvicorn_worker.UvicornWorker",
-            "--workers",
-            str(WORKERS),
-            "--backlog",
-            "2048",
-        ]
+        return [*production_command(port, workers=WORKERS, threads=THREADS, server="asgi"), "--backlog", "2048"]
     if kind == "granian":
         return [
             str(Path(sys.executable).parent / "granian"),
