@@ -275,3 +275,63 @@ def customers(db):
         "guest": _order("200003", guest_email="guest@example.com", status="Being processed"),
     }
     return {"alice": alice, "bob": bob, "orders": orders}
+
+
+class AsgiLiveServer:
+    """The server behind the ``live_server`` fixture: the production server's application
+    (``chatbot.asgi``, replies relayed on the event loop) under uvicorn, in a thread of the test
+    process so that it uses the test database, with static files served as Django's live server
+    serves them. Every test that talks to a live server talks to the ASGI server ``make demo`` runs."""
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        import socket
+
+        import uvicorn
+        from django.contrib.staticfiles.handlers import StaticFilesHandler
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.test.utils import modify_settings
+
+        from chatbot.asgi import asgi_application
+
+        application = asgi_application(StaticFilesHandler(WSGIHandler()), threads=16)
+        self._socket = socket.socket()
+        self._socket.bind((self.host, 0))
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(application, lifespan="on", log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="asgi-live-server", daemon=True
+        )
+        # Enabled and disabled around each test by pytest-django's live server helper.
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": self.host})
+        self._thread.start()
+        deadline = 30.0
+        started = threading.Event()
+        while not self._server.started and self._thread.is_alive() and not started.wait(0.01):
+            deadline -= 0.01
+            assert deadline > 0, "the ASGI live server did not start"
+        assert self._server.started, "the ASGI live server did not start"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+        self._socket.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __add__(self, other: str) -> str:
+        return f"{self}{other}"
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    server = AsgiLiveServer()
+    yield server
+    server.stop()
