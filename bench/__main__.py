@@ -27,6 +27,7 @@ BENCHES = {
     "stream_cost": "bench.stream_cost",
     "storefront": "bench.storefront",
     "turn_cost": "bench.turn_cost",
+    "stream_memory": "bench.stream_memory",
 }
 #: Run only when named: they take minutes (one builds whole environments, one compares two
 #: database setups round after round, one holds 1,000 slow replies open, one needs a checkout of the
