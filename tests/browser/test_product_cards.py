@@ -77,8 +77,13 @@ def test_several_cards_scroll_sideways_on_a_phone(pages, chatbot_conf):
     chat.ask("something for the trail?")
     chat.wait_until_idle()
     shelf = chat.last_reply().get_by_role("list", name="Products")
-    boxes = [product_cards(chat).nth(i).bounding_box() for i in range(3)]
-    assert boxes[0]["y"] == boxes[1]["y"], "the cards sit side by side"
+    expect(product_cards(chat)).to_have_count(3)
+    # Read in one go: the conversation may still be scrolling to the reply, and boxes read one after
+    # the other would be taken at different scroll positions.
+    tops = shelf.evaluate(
+        "el => [...el.querySelectorAll('[role=listitem], li')].map(c => c.getBoundingClientRect().top)"
+    )
+    assert len(set(tops[:3])) == 1, f"the cards sit side by side: {tops}"
     assert shelf.bounding_box()["height"] < 844 / 2, "the cards leave room for the conversation"
     assert shelf.evaluate("el => el.scrollWidth > el.clientWidth"), "the row scrolls sideways"
     screenshot(page, "widget-cards-phone")
