@@ -19,18 +19,11 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from django.utils import translation
-
-from chatbot import replies
 from chatbot.aio import in_thread
 from chatbot.astops import async_stop_watcher
-from chatbot.connections import CONNECTION_ERRORS, once_more_on_a_new_connection
-from chatbot.exceptions import ChatbotError, ProviderError, ServiceUnavailable
 from chatbot.models import Message
-from chatbot.providers import get_provider
-from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, ProviderEvent, Suggestions
-from chatbot.relay import Turn, _finish_reliably, _Outcome, _staff_done, history_for, page_product
-from chatbot.shop import get_shop
+from chatbot.providers.base import ChatRequest, Delta, Provider, ProviderEvent
+from chatbot.relay import Turn, _Outcome, _staff_done, prepare, settle
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +35,6 @@ class _End:
 
     def __init__(self, error: BaseException | None = None) -> None:
         self.error = error
-
-
-def prepare(turn: Turn) -> tuple[ChatRequest, Provider]:
-    """What the provider is given for ``turn`` (the history is read here), and the provider: the
-    database work before a reply, which a caller already in a thread (the view) may do itself and hand
-    to :func:`arelay_reply`, saving the loop a trip to a thread."""
-    assert turn.visitor is not None  # begin_turn always names the visitor
-    shop = get_shop()
-    request = ChatRequest(
-        text=turn.question.text,
-        visitor=turn.visitor,
-        conversation=turn.conversation,
-        shop=shop,
-        history=once_more_on_a_new_connection(lambda again: history_for(turn.question)),
-        language=turn.language,
-        state=dict(turn.conversation.provider_state),
-    )
-    request.page_product = page_product(shop, turn.page)
-    return request, get_provider()
 
 
 async def arelay_reply(turn: Turn, prepared: tuple[ChatRequest, Provider] | None = None) -> AsyncGenerator[Event, None]:
@@ -75,57 +49,25 @@ async def arelay_reply(turn: Turn, prepared: tuple[ChatRequest, Provider] | None
     try:
         if prepared is None:
             prepared = await in_thread(lambda: prepare(turn))
-        given, provider = prepared
-        request = given
+        request, provider = prepared
         outcome.provider = provider.name
-        events = _read_until_stopped(provider, given, reply.pk, outcome)
+        events = _read_until_stopped(provider, request, reply.pk, outcome)
         async with contextlib.aclosing(events):
             async for event in events:
-                if isinstance(event, Delta) and event.text:
-                    outcome.parts.append(event.text)
-                    yield "delta", {"text": event.text}
-                elif isinstance(event, Suggestions):
-                    outcome.suggestions = list(event.items)
-                elif isinstance(event, Products):
-                    outcome.products = list(event.items)
-                elif isinstance(event, Done):
+                if not outcome.take(event):
                     break
+                if isinstance(event, Delta) and event.text:
+                    yield "delta", {"text": event.text}
     except (GeneratorExit, asyncio.CancelledError):
         # The visitor went away (the server closed or cancelled the response).
         outcome.status = Message.Status.STOPPED
         raise
-    except ProviderError as exc:
-        logger.warning("Provider %s failed (%s): %s", outcome.provider, exc.code, exc.detail)
-        outcome.fail(exc)
-    except ChatbotError as exc:
-        logger.warning("Reply failed (%s): %s", exc.code, exc.detail)
-        outcome.fail(exc)
-    except CONNECTION_ERRORS as exc:
-        logger.warning("Reply %s lost its database connection: %s", reply.pk, type(exc).__name__)
-        outcome.fail(ServiceUnavailable())
-    except Exception:
-        logger.exception("Unexpected error while relaying a reply")
-        outcome.fail(ChatbotError("unexpected"))
+    except Exception as exc:
+        outcome.failed(exc, reply)
     finally:
         # Shielded: a visitor gone away cancels this request, and the reply must be stored all the same.
-        await asyncio.shield(_settle(turn, request, outcome))
-    if outcome.error is not None:
-        with translation.override(turn.ui_language):
-            message = outcome.error.message
-        yield "error", {"code": outcome.error.code, "message": message, "id": str(reply.public_id)}
-    else:
-        yield "done", reply.as_dict()
-
-
-async def _settle(turn: Turn, request: ChatRequest | None, outcome: _Outcome) -> None:
-    assert turn.reply is not None
-    reply = turn.reply
-    try:
-        await in_thread(lambda: _finish_reliably(turn, request, outcome))
-    except CONNECTION_ERRORS as exc:
-        logger.warning("Reply %s could not be stored yet: %s", reply.pk, type(exc).__name__)
-        replies.store_final_later(reply)
-        outcome.fail(ServiceUnavailable())
+        await asyncio.shield(in_thread(lambda: settle(turn, request, outcome)))
+    yield outcome.last_event(turn)
 
 
 async def _read_until_stopped(

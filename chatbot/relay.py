@@ -41,7 +41,7 @@ from chatbot.language import active_language, answer_language
 from chatbot.masking import mask_secrets
 from chatbot.models import Conversation, Message
 from chatbot.providers import get_provider
-from chatbot.providers.base import ChatRequest, Delta, Done, Products, Suggestions
+from chatbot.providers.base import ChatRequest, Delta, Done, Products, Provider, Suggestions
 from chatbot.shop import get_shop
 from chatbot.shop.base import ProductInfo, ShopAdapter
 from chatbot.signals import message_received, reply_finished
@@ -208,6 +208,26 @@ def page_product(shop: ShopAdapter, page: str) -> ProductInfo | None:
         return None
 
 
+def prepare(turn: Turn) -> tuple[ChatRequest, Provider]:
+    """What the provider is given for ``turn`` (the history is read here), and the provider: the
+    database work before a reply starts (on the event loop, a caller already in a thread, the view,
+    may do it and hand it to :func:`chatbot.arelay.arelay_reply`)."""
+    assert turn.visitor is not None  # begin_turn and the Stream relay always name the visitor
+    shop = get_shop()
+    request = ChatRequest(
+        text=turn.question.text,
+        visitor=turn.visitor,
+        conversation=turn.conversation,
+        shop=shop,
+        # A read: on a connection lost since the turn began it is simply read again.
+        history=once_more_on_a_new_connection(lambda again: history_for(turn.question)),
+        language=turn.language,
+        state=dict(turn.conversation.provider_state),
+    )
+    request.page_product = page_product(shop, turn.page)
+    return request, get_provider()
+
+
 def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
     """Run the provider for ``turn`` and yield ``(event, data)``; the reply row is always finished,
     and the last event is ``done`` or ``error`` whatever fails underneath."""
@@ -215,23 +235,10 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
         yield "done", _staff_done(turn)
         return
     reply = turn.reply
-    assert turn.visitor is not None  # begin_turn and the Stream relay always name the visitor
     outcome = _Outcome()
     request: ChatRequest | None = None
     try:
-        shop = get_shop()
-        request = ChatRequest(
-            text=turn.question.text,
-            visitor=turn.visitor,
-            conversation=turn.conversation,
-            shop=shop,
-            # A read: on a connection lost since the turn began it is simply read again.
-            history=once_more_on_a_new_connection(lambda again: history_for(turn.question)),
-            language=turn.language,
-            state=dict(turn.conversation.provider_state),
-        )
-        request.page_product = page_product(shop, turn.page)
-        provider = get_provider()
+        request, provider = prepare(turn)
         outcome.provider = provider.name
         with stop_watcher.watch(reply.pk) as stopped:
             release_connection()
@@ -239,17 +246,10 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
             try:
                 for event in events:
                     release_connection()
-                    if stopped.is_set():
+                    if stopped.is_set() or not outcome.take(event):
                         break
                     if isinstance(event, Delta) and event.text:
-                        outcome.parts.append(event.text)
                         yield "delta", {"text": event.text}
-                    elif isinstance(event, Suggestions):
-                        outcome.suggestions = list(event.items)
-                    elif isinstance(event, Products):
-                        outcome.products = list(event.items)
-                    elif isinstance(event, Done):
-                        break
                 if stopped.is_set():
                     outcome.status = Message.Status.STOPPED
             finally:
@@ -257,37 +257,15 @@ def relay_reply(turn: Turn) -> Iterator[tuple[str, dict[str, Any]]]:
     except GeneratorExit:
         outcome.status = Message.Status.STOPPED
         raise
-    except ProviderError as exc:
-        logger.warning("Provider %s failed (%s): %s", outcome.provider, exc.code, exc.detail)
-        outcome.fail(exc)
-    except ChatbotError as exc:
-        logger.warning("Reply failed (%s): %s", exc.code, exc.detail)
-        outcome.fail(exc)
-    except CONNECTION_ERRORS as exc:
-        logger.warning("Reply %s lost its database connection: %s", reply.pk, type(exc).__name__)
-        outcome.fail(ServiceUnavailable())
-    except Exception:
-        logger.exception("Unexpected error while relaying a reply")
-        outcome.fail(ChatbotError("unexpected"))
+    except Exception as exc:
+        outcome.failed(exc, reply)
     finally:
-        try:
-            _finish_reliably(turn, request, outcome)
-        except CONNECTION_ERRORS as exc:
-            # The database stayed away through every retry: the reply is stored once it is back, and the
-            # visitor is told it could not be kept now.
-            logger.warning("Reply %s could not be stored yet: %s", reply.pk, type(exc).__name__)
-            replies.store_final_later(reply)
-            outcome.fail(ServiceUnavailable())
+        settle(turn, request, outcome)
         # The reply is stored; the rest of this request is writing bytes. A thread that kept its
         # connection (CONN_MAX_AGE) would hold one per finished stream until it served another request:
         # at 200 conversations ending together that ran PostgreSQL out of connections.
         release_connection()
-    if outcome.error is not None:
-        with translation.override(turn.ui_language):
-            message = outcome.error.message
-        yield "error", {"code": outcome.error.code, "message": message, "id": str(reply.public_id)}
-    else:
-        yield "done", reply.as_dict()
+    yield outcome.last_event(turn)
 
 
 class _Outcome:
@@ -302,6 +280,56 @@ class _Outcome:
     def fail(self, error: ChatbotError) -> None:
         self.status = Message.Status.ERROR
         self.error = error
+
+    def take(self, event: Any) -> bool:
+        """Record one provider event; False once the reply is complete (:class:`Done`)."""
+        if isinstance(event, Delta) and event.text:
+            self.parts.append(event.text)
+        elif isinstance(event, Suggestions):
+            self.suggestions = list(event.items)
+        elif isinstance(event, Products):
+            self.products = list(event.items)
+        elif isinstance(event, Done):
+            return False
+        return True
+
+    def failed(self, exc: Exception, reply: Message) -> None:
+        """Record why the reply failed, said once in the log; called where ``exc`` was caught."""
+        if isinstance(exc, ProviderError):
+            logger.warning("Provider %s failed (%s): %s", self.provider, exc.code, exc.detail)
+            self.fail(exc)
+        elif isinstance(exc, ChatbotError):
+            logger.warning("Reply failed (%s): %s", exc.code, exc.detail)
+            self.fail(exc)
+        elif isinstance(exc, CONNECTION_ERRORS):
+            logger.warning("Reply %s lost its database connection: %s", reply.pk, type(exc).__name__)
+            self.fail(ServiceUnavailable())
+        else:
+            logger.exception("Unexpected error while relaying a reply")
+            self.fail(ChatbotError("unexpected"))
+
+    def last_event(self, turn: Turn) -> tuple[str, dict[str, Any]]:
+        """The reply's last event: ``error`` in the visitor's language, or ``done`` with the stored reply."""
+        reply = turn.reply
+        assert reply is not None
+        if self.error is None:
+            return "done", reply.as_dict()
+        with translation.override(turn.ui_language):
+            message = self.error.message
+        return "error", {"code": self.error.code, "message": message, "id": str(reply.public_id)}
+
+
+def settle(turn: Turn, request: ChatRequest | None, outcome: _Outcome) -> None:
+    """Store the reply's final state; a database that stayed away through every retry gets it once it
+    is back, and the visitor is told it could not be kept now."""
+    reply = turn.reply
+    assert reply is not None  # only a turn the assistant answers is settled
+    try:
+        _finish_reliably(turn, request, outcome)
+    except CONNECTION_ERRORS as exc:
+        logger.warning("Reply %s could not be stored yet: %s", reply.pk, type(exc).__name__)
+        replies.store_final_later(reply)
+        outcome.fail(ServiceUnavailable())
 
 
 #: Pauses before storing a finished reply again when the database refused or dropped the connection

@@ -20,10 +20,10 @@ from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
 
 from chatbot.aio import in_thread
-from chatbot.arelay import arelay_reply, prepare
+from chatbot.arelay import arelay_reply
 from chatbot.asgi import streams_on_loop
 from chatbot.exceptions import ChatbotError
-from chatbot.relay import Turn
+from chatbot.relay import Turn, prepare
 from chatbot.reply_events import ReplyEvents, settle_unstarted
 from chatbot.transports.base import Transport
 
